@@ -1,0 +1,1 @@
+"""The ways a request reaches the backend: botocore hook, ``responses`` callback, HTTP server."""

@@ -1,0 +1,76 @@
+"""The ``requests`` door: plain HTTP calls to ``https://iot.<region>.amazonaws.com/...`` are answered by the
+active mock's backend through ``responses``.
+
+Only AWS IoT control-plane URLs are registered; every other request is handed on to whatever
+``requests`` would have done before the mock started (the real adapter, or a user's own ``responses``
+mock that was already active), so unrelated URLs and a user's mocks are not disturbed. Start and stop
+mocks in nested order, as with any patch.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+import responses
+
+from mock_iotprov import active
+from mock_iotprov.dispatch import answer
+from mock_iotprov.protocol.endpoint import IOT_URL, region_from_authorization, region_from_host
+from mock_iotprov.protocol.messages import WireRequest
+from mock_iotprov.state import DEFAULT_REGION
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+_installed: dict[int, responses.RequestsMock] = {}
+
+
+def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
+    mock = active.global_mock()
+    split = urlsplit(request.url)
+    headers = {k: str(v) for k, v in request.headers.items()}
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    wire = WireRequest(
+        method=request.method,
+        path=split.path or "/",
+        query=parse_qs(split.query, keep_blank_values=True),
+        headers=headers,
+        body=bytes(body),
+    )
+    region = (
+        region_from_host(split.netloc)
+        or region_from_authorization(headers.get("Authorization"))
+        or DEFAULT_REGION
+    )
+    if mock is None:
+        raise requests.ConnectionError("mock_iotprov: no mock is active")
+    response = answer(mock.backend, mock.options, region, wire)
+    return response.status, dict(response.headers), response.body
+
+
+def attach(mock: Any) -> None:
+    """Start answering IoT URLs for ``mock`` (the innermost active global mock answers)."""
+    if _installed:
+        _installed[id(mock)] = next(iter(_installed.values()))
+        return
+    requests_mock = responses.RequestsMock(
+        assert_all_requests_are_fired=False,
+        real_adapter_send=requests.adapters.HTTPAdapter.send,  # type: ignore[arg-type]
+    )
+    pattern = re.compile(IOT_URL.pattern)
+    for method in _METHODS:
+        requests_mock.add_callback(method, pattern, callback=_callback)
+    requests_mock.add_passthru(re.compile(r".*"))
+    requests_mock.start()
+    _installed[id(mock)] = requests_mock
+
+
+def detach(mock: Any) -> None:
+    """Stop answering for ``mock``; the patch is removed when the last global mock stops."""
+    requests_mock = _installed.pop(id(mock), None)
+    if requests_mock is not None and not _installed:
+        requests_mock.stop(allow_assert=False)
+        requests_mock.reset()

@@ -1,0 +1,181 @@
+"""The public lifecycle: ``mock_iot_provisioning`` (decorator, class decorator, context manager, handle)
+and ``patch_session``.
+
+Each start of a mock begins with empty state; ``reset()`` empties it again (O(1): the stores are dropped).
+Certificates the mock issues chain to the CAs in ``ca_bundle_pem``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import unittest
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from mock_iotprov import active
+from mock_iotprov.doors import botocore_door, requests_door
+from mock_iotprov.state import DEFAULT_ACCOUNT_ID, Backend, MockOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class MockIotProvisioning:
+    """A mock of the AWS IoT provisioning control plane; also the handle a test uses.
+
+    Use it as a context manager, a decorator (functions, ``async def`` functions and classes), or with
+    ``start()``/``stop()``. Starting an already started mock nests (it stays active until the matching
+    number of ``stop()`` calls) without resetting its state.
+    """
+
+    def __init__(
+        self,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        *,
+        fresh_keys: bool = False,
+        session_loader: Any = None,
+    ) -> None:
+        self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys)
+        self.session_loader = session_loader
+        self.backend = Backend()
+        self._depth = 0
+
+    @property
+    def account_id(self) -> str:
+        """The AWS account id every request is answered for."""
+        return self.options.account_id
+
+    @property
+    def ca_bundle_pem(self) -> str:
+        """PEM text of the mock's CA certificates, root first; every issued certificate chains to them."""
+        from mock_iotprov.pki import get_pki
+
+        return get_pki().ca_bundle_pem()
+
+    @property
+    def active(self) -> bool:
+        """Whether the mock is currently answering requests."""
+        return self._depth > 0
+
+    def start(self) -> MockIotProvisioning:
+        """Start answering ``iot`` requests (with empty state unless already started)."""
+        self._depth += 1
+        if self._depth == 1:
+            self.backend = Backend()
+            botocore_door.install()
+            active.push(self)
+            if self.session_loader is None:
+                requests_door.attach(self)
+        return self
+
+    def stop(self) -> None:
+        """Stop answering; requests go where they would without the mock."""
+        if self._depth == 0:
+            raise RuntimeError("stop() called on a mock that is not started")
+        self._depth -= 1
+        if self._depth == 0:
+            active.remove(self)
+            if self.session_loader is None:
+                requests_door.detach(self)
+
+    def reset(self) -> None:
+        """Empty all state (every account and region) without stopping."""
+        self.backend.reset()
+
+    def __enter__(self) -> MockIotProvisioning:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _fresh(self) -> MockIotProvisioning:
+        return MockIotProvisioning(
+            self.options.account_id, fresh_keys=self.options.fresh_keys, session_loader=self.session_loader
+        )
+
+    def __call__(self, target: F) -> F:
+        """Decorate a function (each call runs in a fresh mock) or a class (each test method does)."""
+        if inspect.isclass(target):
+            return self._decorate_class(target)  # type: ignore[return-value]
+        return self._decorate_function(target)
+
+    def _decorate_function(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with self._fresh():
+                    return await func(*args, **kwargs)
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with self._fresh():
+                return func(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+    def _decorate_class(self, klass: type[Any]) -> type[Any]:
+        if issubclass(klass, unittest.TestCase):
+            return self._decorate_test_case(klass)
+        for name, member in list(vars(klass).items()):
+            if name.startswith("test") and inspect.isfunction(member):
+                setattr(klass, name, self._decorate_function(member))
+        return klass
+
+    def _decorate_test_case(self, klass: type[unittest.TestCase]) -> type[unittest.TestCase]:
+        """setUp, the test and tearDown all run inside one fresh mock per test."""
+        original_set_up = klass.setUp
+        factory = self._fresh
+
+        @functools.wraps(original_set_up)
+        def set_up(test: unittest.TestCase) -> None:
+            mock = factory().start()
+            test.addCleanup(mock.stop)
+            test.iot_provisioning = mock  # type: ignore[attr-defined]
+            original_set_up(test)
+
+        klass.setUp = set_up  # type: ignore[method-assign, assignment]
+        return klass
+
+
+@overload
+def mock_iot_provisioning(func: F, /) -> F: ...
+
+
+@overload
+def mock_iot_provisioning(
+    func: None = None, /, *, account_id: str = DEFAULT_ACCOUNT_ID, fresh_keys: bool = False
+) -> MockIotProvisioning: ...
+
+
+def mock_iot_provisioning(
+    func: Any = None, /, *, account_id: str = DEFAULT_ACCOUNT_ID, fresh_keys: bool = False
+) -> Any:
+    """Mock AWS IoT provisioning for every botocore client in the process.
+
+    ``@mock_iot_provisioning`` or ``@mock_iot_provisioning(account_id=...)`` on a function or class;
+    ``with mock_iot_provisioning() as mock:``; or ``mock = mock_iot_provisioning(); mock.start()``.
+    ``fresh_keys=True`` generates a new RSA key for every key handed out instead of using the key pool.
+    """
+    mock = MockIotProvisioning(account_id, fresh_keys=fresh_keys)
+    if func is None:
+        return mock
+    return mock(func)
+
+
+def patch_session(
+    session: Any, *, account_id: str = DEFAULT_ACCOUNT_ID, fresh_keys: bool = False
+) -> MockIotProvisioning:
+    """Mock AWS IoT provisioning for one boto3 ``Session`` or botocore session only.
+
+    Every ``iot`` client of that session, existing or future, is answered locally; clients of other
+    sessions are not touched. Returns the started handle; ``handle.stop()`` undoes the patch.
+    """
+    botocore_session = getattr(session, "_session", session)
+    get_component = getattr(botocore_session, "get_component", None)
+    if get_component is None:
+        raise TypeError(f"patch_session needs a boto3.Session or botocore session, got {session!r}")
+    loader = get_component("data_loader")
+    return MockIotProvisioning(account_id, fresh_keys=fresh_keys, session_loader=loader).start()

@@ -1,0 +1,110 @@
+"""botocore's ``iot`` service model, loaded once, and the router built from its HTTP bindings.
+
+Routing follows the model: each operation's ``http.method`` and ``http.requestUri`` template. Labels match one
+percent-encoded path segment (``{thingName}``) or, when greedy (``{arn+}``), the rest of the path. Where two
+templates match the same path, the one with more literal text wins, as a literal segment is more specific.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from urllib.parse import unquote
+
+import botocore.session
+from botocore.model import OperationModel, ServiceModel
+
+_LABEL = re.compile(r"\{([^}+]+)(\+?)\}")
+
+
+@lru_cache(maxsize=1)
+def iot_service_model() -> ServiceModel:
+    """The ``iot`` service model of the installed botocore (loaded once per process)."""
+    return botocore.session.get_session().get_service_model("iot")
+
+
+@cache
+def operation_model(name: str) -> OperationModel:
+    """The model of one ``iot`` operation, cached by name."""
+    return iot_service_model().operation_model(name)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation's HTTP binding, compiled."""
+
+    operation_name: str
+    method: str
+    pattern: re.Pattern[str]
+    static_query: tuple[tuple[str, str], ...]
+    literal_length: int
+
+
+def _compile(operation_name: str, method: str, request_uri: str) -> Route:
+    path, _, query = request_uri.partition("?")
+    static_query = tuple(
+        (k, v) for k, _, v in (part.partition("=") for part in query.split("&") if part)
+    )
+    regex = ""
+    position = 0
+    literal = 0
+    for label in _LABEL.finditer(path):
+        chunk = path[position : label.start()]
+        regex += re.escape(chunk)
+        literal += len(chunk)
+        group = "(?P<%s>%s)" % (label.group(1), ".+" if label.group(2) else "[^/]+")
+        regex += group
+        position = label.end()
+    regex += re.escape(path[position:])
+    literal += len(path) - position
+    return Route(operation_name, method, re.compile(regex + "/?"), static_query, literal)
+
+
+class Router:
+    """Finds the operation for an HTTP method and raw (still percent-encoded) path."""
+
+    def __init__(self, model: ServiceModel) -> None:
+        by_method: dict[str, list[Route]] = {}
+        for name in model.operation_names:
+            http = model.operation_model(name).http
+            route = _compile(name, http["method"], http["requestUri"])
+            by_method.setdefault(route.method, []).append(route)
+        for routes in by_method.values():
+            routes.sort(key=lambda r: (-r.literal_length, -len(r.static_query)))
+        self._by_method = by_method
+
+    def match(
+        self, method: str, raw_path: str, query: Mapping[str, list[str]]
+    ) -> tuple[str, dict[str, str]] | None:
+        """Return ``(operation name, decoded uri labels)``, or None when no operation has this binding."""
+        for route in self._by_method.get(method.upper(), ()):
+            found = route.pattern.fullmatch(raw_path)
+            if found is None:
+                continue
+            if any(query.get(k) != [v] and not (v == "" and k in query) for k, v in route.static_query):
+                continue
+            labels = {k: unquote(v) for k, v in found.groupdict().items()}
+            return route.operation_name, labels
+        return None
+
+
+@lru_cache(maxsize=1)
+def router() -> Router:
+    """The process-wide router for the ``iot`` model."""
+    return Router(iot_service_model())
+
+
+@cache
+def _route_pattern(operation_name: str) -> re.Pattern[str]:
+    http = operation_model(operation_name).http
+    return _compile(operation_name, http["method"], http["requestUri"]).pattern
+
+
+def route_labels(operation_name: str, raw_path: str) -> dict[str, str]:
+    """The decoded uri labels of a path already known to belong to ``operation_name``."""
+    found = _route_pattern(operation_name).fullmatch(raw_path)
+    if found is None:
+        return {}
+    return {k: unquote(v) for k, v in found.groupdict().items()}

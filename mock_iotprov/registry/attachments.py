@@ -1,0 +1,95 @@
+"""The links between registry objects: thing <-> principal, and policy <-> target.
+
+Kept in one place so that every delete can ask "is this still attached?" and referential integrity holds:
+an attachment always names an existing thing, certificate, thing group or policy. A principal is a
+certificate ARN (``arn:aws:iot:{region}:{account}:cert/{id}``) or, for policies only, a Cognito identity
+id; a policy target is a principal or a thing-group ARN. Orders are insertion orders, so listings are
+stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mock_iotprov.state import RequestContext
+
+NON_EXCLUSIVE_THING = "NON_EXCLUSIVE_THING"
+EXCLUSIVE_THING = "EXCLUSIVE_THING"
+
+
+@dataclass
+class AttachmentTables:
+    """All attachments of one account and region."""
+
+    # thing name -> {principal: thingPrincipalType}
+    thing_principals: dict[str, dict[str, str]] = field(default_factory=dict)
+    # principal -> {thing name: thingPrincipalType}
+    principal_things: dict[str, dict[str, str]] = field(default_factory=dict)
+    # policy name -> {target: None}
+    policy_targets: dict[str, dict[str, None]] = field(default_factory=dict)
+    # target -> {policy name: None}
+    target_policies: dict[str, dict[str, None]] = field(default_factory=dict)
+
+    # thing <-> principal
+
+    def attach_thing_principal(self, thing_name: str, principal: str, principal_type: str) -> None:
+        self.thing_principals.setdefault(thing_name, {})[principal] = principal_type
+        self.principal_things.setdefault(principal, {})[thing_name] = principal_type
+
+    def detach_thing_principal(self, thing_name: str, principal: str) -> None:
+        principals = self.thing_principals.get(thing_name)
+        if principals is not None:
+            principals.pop(principal, None)
+            if not principals:
+                del self.thing_principals[thing_name]
+        things = self.principal_things.get(principal)
+        if things is not None:
+            things.pop(thing_name, None)
+            if not things:
+                del self.principal_things[principal]
+
+    def principals_of_thing(self, thing_name: str) -> dict[str, str]:
+        """{principal: thingPrincipalType} attached to a thing (a copy)."""
+        return dict(self.thing_principals.get(thing_name, {}))
+
+    def things_of_principal(self, principal: str) -> dict[str, str]:
+        """{thing name: thingPrincipalType} a principal is attached to (a copy)."""
+        return dict(self.principal_things.get(principal, {}))
+
+    # policy <-> target
+
+    def attach_policy(self, policy_name: str, target: str) -> None:
+        self.policy_targets.setdefault(policy_name, {})[target] = None
+        self.target_policies.setdefault(target, {})[policy_name] = None
+
+    def detach_policy(self, policy_name: str, target: str) -> None:
+        targets = self.policy_targets.get(policy_name)
+        if targets is not None:
+            targets.pop(target, None)
+            if not targets:
+                del self.policy_targets[policy_name]
+        policies = self.target_policies.get(target)
+        if policies is not None:
+            policies.pop(policy_name, None)
+            if not policies:
+                del self.target_policies[target]
+
+    def targets_of_policy(self, policy_name: str) -> list[str]:
+        return list(self.policy_targets.get(policy_name, {}))
+
+    def policies_of_target(self, target: str) -> list[str]:
+        return list(self.target_policies.get(target, {}))
+
+    def detach_all_policies_from(self, target: str) -> None:
+        for policy_name in self.policies_of_target(target):
+            self.detach_policy(policy_name, target)
+
+
+def attachments(ctx: RequestContext) -> AttachmentTables:
+    """The attachment tables of the request's account and region."""
+    return ctx.store.component(AttachmentTables)
+
+
+def certificate_arn(ctx: RequestContext, certificate_id: str) -> str:
+    """``arn:aws:iot:{region}:{account}:cert/{id}``: how a certificate is named as a principal."""
+    return ctx.arn(f"cert/{certificate_id}")

@@ -1,0 +1,109 @@
+"""Explicit state: one :class:`Store` per (account, region), owned by one mock's :class:`Backend`.
+
+Each domain module keeps its tables in a component class of its own, created on first use in a store
+(``ctx.store.component(ThingTables)``), so the store knows nothing about the domains. Every request runs
+under its store's lock, which makes each operation atomic: concurrent calls from many threads never see or
+leave half-made state. ``Backend.reset()`` drops every store at once (O(1)).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+class Store:
+    """All the state of one AWS account in one region."""
+
+    def __init__(self, account_id: str, region: str) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.lock = threading.RLock()
+        self._components: dict[type[Any], Any] = {}
+
+    def component(self, kind: type[T]) -> T:
+        """The store's instance of ``kind`` (a domain's tables), created empty on first use."""
+        found = self._components.get(kind)
+        if found is None:
+            found = self._components[kind] = kind()
+        return found
+
+
+class Backend:
+    """The stores of one mock, keyed by (account, region)."""
+
+    def __init__(self) -> None:
+        self._stores: dict[tuple[str, str], Store] = {}
+        self._lock = threading.Lock()
+
+    def store(self, account_id: str, region: str) -> Store:
+        """The store for (account, region), created on first use."""
+        key = (account_id, region)
+        found = self._stores.get(key)
+        if found is None:
+            with self._lock:
+                found = self._stores.get(key)
+                if found is None:
+                    found = self._stores[key] = Store(account_id, region)
+        return found
+
+    def stores(self) -> list[Store]:
+        """Every store created so far."""
+        return list(self._stores.values())
+
+    def reset(self) -> None:
+        """Forget all state (every account and region)."""
+        self._stores = {}
+
+
+@dataclass(frozen=True)
+class MockOptions:
+    """Options a mock was created with.
+
+    ``fresh_keys``: every operation that hands out a private key generates a new one (slow: ~45 ms each)
+    instead of drawing from the process's key pool, where a key can repeat (see ``mock_iotprov.pki.keys``).
+    """
+
+    account_id: str = DEFAULT_ACCOUNT_ID
+    fresh_keys: bool = False
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What a handler knows about the request it answers: whose state, which options."""
+
+    store: Store
+    options: MockOptions
+
+    @property
+    def account_id(self) -> str:
+        return self.store.account_id
+
+    @property
+    def region(self) -> str:
+        return self.store.region
+
+    def arn(self, resource: str) -> str:
+        """``arn:{partition}:iot:{region}:{account}:{resource}``."""
+        return f"arn:{partition_of(self.region)}:iot:{self.region}:{self.account_id}:{resource}"
+
+    @staticmethod
+    def now() -> datetime.datetime:
+        """The current time, read at call time (so freezegun and time-machine move it)."""
+        return datetime.datetime.now(datetime.timezone.utc)
