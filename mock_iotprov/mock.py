@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from mock_iotprov import active
-from mock_iotprov.doors import botocore_door, requests_door
+from mock_iotprov.doors import botocore_door, credentials, requests_door
+from mock_iotprov.provisioning.claims import ClaimCertificate, claims_of
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, Backend, MockOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,6 +54,12 @@ class MockIotProvisioning:
         return get_pki().ca_bundle_pem()
 
     @property
+    def claims(self) -> list[ClaimCertificate]:
+        """Every claim certificate issued so far (all accounts and regions), oldest first."""
+        issued = [claim for store in self.backend.stores() for claim in claims_of(store)]
+        return sorted(issued, key=lambda claim: claim.not_before)
+
+    @property
     def active(self) -> bool:
         """Whether the mock is currently answering requests."""
         return self._depth > 0
@@ -65,6 +72,7 @@ class MockIotProvisioning:
             botocore_door.install()
             active.push(self)
             if self.session_loader is None:
+                credentials.acquire()
                 requests_door.attach(self)
         return self
 
@@ -77,6 +85,7 @@ class MockIotProvisioning:
             active.remove(self)
             if self.session_loader is None:
                 requests_door.detach(self)
+                credentials.release()
 
     def reset(self) -> None:
         """Empty all state (every account and region) without stopping."""

@@ -71,7 +71,7 @@ def compiled_pattern(pattern: str) -> Callable[[str], Any]:
     """A full-match function for a model pattern."""
     translated = _translate_java_pattern(pattern)
     if "\\p{" in translated:
-        return regex.compile(translated, regex.ASCII | regex.V0).fullmatch
+        return regex.compile(translated, regex.V0).fullmatch
     return re.compile(translated, re.ASCII).fullmatch
 
 
