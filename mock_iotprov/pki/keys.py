@@ -28,6 +28,7 @@ which carries a random serial number); repeats only trade key uniqueness for spe
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import weakref
@@ -71,6 +72,7 @@ class KeySource:
         self._handed_out: deque[rsa.RSAPrivateKey] = deque(maxlen=reuse_ring_size)
         self._next_reuse = 0
         self._generator: threading.Thread | None = None
+        self._closed = False
         _register_for_fork(self)
 
     @property
@@ -152,8 +154,21 @@ class KeySource:
             return self._handed_out[index]
         return None
 
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop the background generator for good and wait for the key it is making.
+
+        Called at interpreter exit: a generator thread killed inside key generation during shutdown
+        would abort the process. ``take()`` still works afterwards, generating keys synchronously.
+        """
+        with self._lock:
+            self._closed = True
+            generator = self._generator
+            self._generator = None
+        if generator is not None and generator is not threading.current_thread():
+            generator.join(timeout)
+
     def _ensure_generator_locked(self) -> None:
-        if not self._background or self._generator is not None:
+        if not self._background or self._closed or self._generator is not None:
             return
         if len(self._unused) >= self._pool_size:
             return
@@ -215,6 +230,12 @@ def _reset_after_fork_in_child() -> None:
     _default_lock = threading.Lock()
     for source in list(_live_sources):
         source._after_fork_in_child()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    for source in list(_live_sources):
+        source.close()
 
 
 if hasattr(os, "register_at_fork"):

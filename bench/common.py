@@ -1,0 +1,69 @@
+"""Timing helpers for the benchmarks: medians of many runs, ratios against a baseline in the same process.
+
+Benchmarks never assert on time; they print figures. ``--smoke`` runs every benchmark with tiny counts, to
+prove it still works (CI does this).
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Settings:
+    """How hard to measure."""
+
+    smoke: bool = False
+
+    def count(self, full: int) -> int:
+        return max(3, full // 100) if self.smoke else full
+
+
+def median_seconds(action: Callable[[], object], runs: int, warmup: int = 0) -> float:
+    """Median wall time of ``action`` over ``runs`` calls, after ``warmup`` unmeasured calls."""
+    for _ in range(warmup):
+        action()
+    samples = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(runs):
+            start = time.perf_counter()
+            action()
+            samples.append(time.perf_counter() - start)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return statistics.median(samples)
+
+
+def fmt_us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} µs" if seconds < 0.01 else f"{seconds * 1e3:,.1f} ms"
+
+
+@dataclass
+class Row:
+    """One printed figure: what, ours, baseline, ratio, goal."""
+
+    name: str
+    ours: float
+    baseline_name: str
+    baseline: float
+    goal: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("nan")
+
+    def line(self) -> str:
+        return (
+            f"| {self.name} | {fmt_us(self.ours)} | {self.baseline_name}: {fmt_us(self.baseline)} "
+            f"| {self.ratio:.2f}× | {self.goal} |"
+        )
+
+
+HEADER = "| benchmark | mock_iotprov | baseline | ratio | goal |\n| --- | --- | --- | --- | --- |"
