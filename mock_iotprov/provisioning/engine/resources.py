@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .language import (
@@ -358,7 +359,7 @@ def _policy(resource: _Resource, properties: _Properties) -> PolicySpec | None:
 
 
 def _evaluate(
-    sections: TemplateSections, resources: list[_Resource], supplied: Mapping[str, str] | None
+    sections: TemplateSections, resources: Sequence[_Resource], supplied: Mapping[str, str] | None
 ) -> ProvisioningPlan:
     """Evaluate every resource; with ``supplied=None`` this only checks (the plan is partial)."""
     scope = ParameterScope(
@@ -392,11 +393,22 @@ def _checked_parameters(parameters: Any) -> dict[str, str]:
     return dict(parameters)
 
 
+@lru_cache(maxsize=256)
+def _checked(body: str) -> tuple[TemplateSections, tuple[_Resource, ...]]:
+    """Parse and check a template text once; the result is only read afterwards, never changed.
+
+    A device fleet registers with the same few template texts over and over, so the parse and the
+    structural check are remembered per text (errors are not remembered: they are raised again).
+    """
+    sections = parse_template(body)
+    resources = tuple(declared_resources(sections.resources))
+    _evaluate(sections, resources, None)
+    return sections, resources
+
+
 def _run(body: str, parameters: Mapping[str, str] | None) -> ProvisioningPlan | None:
     try:
-        sections = parse_template(body)
-        resources = declared_resources(sections.resources)
-        _evaluate(sections, resources, None)
+        sections, resources = _checked(body)
         if parameters is None:
             return None
         return _evaluate(sections, resources, parameters)
