@@ -436,3 +436,18 @@ def test_device_certificates_outlive_their_deleted_ca(iot_provisioning: MockIotP
     by_ca = client.list_certificates_by_ca(caCertificateId=ca_id)["certificates"]
     assert [c["certificateId"] for c in by_ca] == [device_id]
     assert listed_ids(client) == []
+
+
+def test_template_named_by_a_ca_registration_config_cannot_be_deleted(
+    iot_provisioning: MockIotProvisioning,
+) -> None:
+    client = iot_client()
+    create_template(client, "jitp-in-use", "JITP")
+    ca_id = register_sni_only(client, registrationConfig={"templateName": "jitp-in-use"})
+    assert failure(client.delete_provisioning_template, templateName="jitp-in-use") == (
+        "DeleteConflictException",
+        409,
+    )
+    assert client.describe_provisioning_template(templateName="jitp-in-use")["type"] == "JITP"
+    client.update_ca_certificate(certificateId=ca_id, removeAutoRegistration=True)
+    client.delete_provisioning_template(templateName="jitp-in-use")

@@ -14,7 +14,8 @@ Behaviour reproduced (see the spec, section 5):
   is rejected when it is stored.
 - At most 256 templates per account and region (``LimitExceededException``).
 
-Where AWS is silent: ``UpdateProvisioningTemplate`` with both a hook and ``removePreProvisioningHook`` is an
+Where AWS is silent: a template named by a CA certificate's registration config cannot be deleted
+(``DeleteConflictException``); ``UpdateProvisioningTemplate`` with both a hook and ``removePreProvisioningHook`` is an
 ``InvalidRequestException``; list operations return everything in one page unless ``maxResults`` is given
 (templates ordered by name, versions by id).
 """
@@ -247,8 +248,18 @@ def update_provisioning_template(
 
 
 def delete_provisioning_template(ctx: RequestContext, *, templateName: str) -> dict[str, Any]:
-    """DeleteProvisioningTemplate: deletes every version and the template's tags."""
+    """DeleteProvisioningTemplate: deletes every version and the template's tags.
+
+    A template still named by a CA certificate's registration config (JITP) cannot be deleted
+    (``DeleteConflictException``); AWS documents the error, this is the case that plainly triggers it.
+    """
+    from mock_iotprov.registry.ca_certificates import templates_in_use
+
     template = find_template(ctx, templateName)
+    if templateName in templates_in_use(ctx):
+        raise delete_conflict(
+            f"The provisioning template {templateName} is used by a CA certificate's registration config."
+        )
     tables = _tables(ctx)
     del tables.templates[templateName]
     tables.names.discard(templateName)
