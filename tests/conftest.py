@@ -13,6 +13,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
@@ -22,6 +23,18 @@ from mock_iotprov.protocol import botocore_result
 from mock_iotprov.protocol.serialize import serialize_output
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="module")
+def module_client() -> Any:
+    """One us-east-1 IoT client per test module (clients are costly to create, cheap to reuse)."""
+    return boto3.client("iot", region_name="us-east-1")
+
+
+@pytest.fixture
+def iot(iot_provisioning: Any, module_client: Any) -> Any:
+    """The module's IoT client, with a fresh mock active for the test."""
+    return module_client
 
 
 class NetworkEscape(AssertionError):

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from mock_iotprov import MockIotProvisioning
 from mock_iotprov.protocol.errors import ServiceError
 from mock_iotprov.registry import billing_groups
 from mock_iotprov.state import RequestContext
+from tests.helpers import failure
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-
-
-@pytest.fixture(scope="module")
-def module_client() -> Any:
-    return boto3.client("iot", region_name=REGION)
-
-
-@pytest.fixture
-def iot(iot_provisioning: MockIotProvisioning, module_client: Any) -> Any:
-    return module_client
-
-
-def failure(call: Callable[..., Any], **kwargs: Any) -> tuple[str, int, dict[str, Any]]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response: dict[str, Any] = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response
 
 
 def billing_arn(name: str) -> str:

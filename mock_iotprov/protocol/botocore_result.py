@@ -17,16 +17,12 @@ from typing import Any
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 from dateutil.tz import tzlocal
 
+from mock_iotprov.protocol.serialize import wire_epoch
+
 
 @lru_cache(maxsize=8192)
 def _local_timestamp(epoch: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(epoch, tzlocal())
-
-
-def _epoch_of(value: datetime.datetime) -> float:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return round(value.timestamp(), 3)
 
 
 def _convert(shape: Shape, value: Any) -> Any:
@@ -43,7 +39,7 @@ def _convert(shape: Shape, value: Any) -> Any:
         item_shape = shape.value
         return {key: _convert(item_shape, item) for key, item in value.items()}
     if kind == "timestamp" and isinstance(value, datetime.datetime):
-        return _local_timestamp(_epoch_of(value))
+        return _local_timestamp(wire_epoch(value))
     if kind == "blob" and isinstance(value, bytearray):
         return bytes(value)
     return value

@@ -24,7 +24,8 @@ from mock_iotprov.protocol.messages import WireResponse
 from mock_iotprov.protocol.model import iot_service_model
 
 
-def _epoch(value: datetime.datetime) -> float:
+def wire_epoch(value: datetime.datetime) -> float:
+    """Epoch seconds as the service sends timestamps: millisecond precision; naive means UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.timezone.utc)
     return round(value.timestamp(), 3)
@@ -42,7 +43,7 @@ def _to_json(shape: Shape, value: Any) -> Any:
         assert isinstance(shape, MapShape)
         return {key: _to_json(shape.value, item) for key, item in value.items()}
     if kind == "timestamp":
-        return _epoch(value) if isinstance(value, datetime.datetime) else value
+        return wire_epoch(value) if isinstance(value, datetime.datetime) else value
     if kind == "blob" and isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     return value
