@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from mock_iotprov import cli
+from mock_iotprov import cli, mock_iot_provisioning
 from mock_iotprov.doors.server import MAX_BODY_BYTES, IotProvisioningServer
 from mock_iotprov.pki import get_pki
 
@@ -562,3 +562,20 @@ def test_cli_serves_and_exits_0_on_signal(stop_signal: signal.Signals) -> None:
     assert process.returncode == 0, err.decode()
     assert out == b""
     assert b"Traceback" not in err
+
+
+def test_in_process_mock_leaves_clients_of_a_local_endpoint_alone(server: IotProvisioningServer) -> None:
+    with mock_iot_provisioning() as in_process:
+        to_server = boto3.client(
+            "iot", region_name="us-east-1", endpoint_url=server.url,
+            aws_access_key_id="x", aws_secret_access_key="y",
+        )
+        to_server.create_provisioning_template(
+            templateName="on-the-server", templateBody="{}",
+            provisioningRoleArn="arn:aws:iam::123456789012:role/Provision_role",
+        )
+        in_process_client = boto3.client("iot", region_name="us-east-1")
+        assert in_process_client.list_provisioning_templates()["templates"] == []
+        assert in_process.active
+    names = [t["templateName"] for t in to_server.list_provisioning_templates()["templates"]]
+    assert names == ["on-the-server"]

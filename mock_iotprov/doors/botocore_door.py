@@ -7,6 +7,9 @@ every client in the process, including clients created before this module was im
 handler on that client's event emitter. The response bytes the backend produces are parsed by botocore's
 own rest-json parser, so callers get exactly what the service's bytes would give them.
 
+Clients whose ``endpoint_url`` is a loopback address (a local server such as ``mock_iotprov serve`` or
+moto's server) are left alone: they already talk to a local endpoint.
+
 No credentials are needed and none are used: the request never reaches signing. When moto's ``mock_aws``
 is active too, operations this project does not implement are left to moto (which answers at
 ``before-send``); without moto they fail closed with a 501 ``NotImplemented`` error.
@@ -14,6 +17,7 @@ is active too, operations this project does not implement are left to moto (whic
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import threading
 import weakref
@@ -80,9 +84,22 @@ def _moto_active() -> bool:
     return bool(getattr(stubber, "enabled", False))
 
 
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _answer(mock: Any, model: OperationModel, params: dict[str, Any], context: Any) -> Any:
     name = model.name
     url = params.get("url", "")
+    if _is_loopback(urlsplit(url).hostname):
+        return None  # a client pointed at a local endpoint (e.g. ``mock_iotprov serve``) is not an AWS call
     if not is_implemented(name):
         if _moto_active():
             return None
