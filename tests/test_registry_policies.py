@@ -649,3 +649,15 @@ def test_missing_certificate_principal_in_detach_is_not_found(iot: Any) -> None:
     with pytest.raises(Exception) as excinfo:
         iot.detach_principal_policy(policyName="p1", principal=missing)
     assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_policy_document_with_non_json_constants_is_malformed(iot_provisioning: Any, constant: str) -> None:
+    client = iot_client()
+    document = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*", '
+        '"X": %s}]}'
+    )
+    with pytest.raises(Exception) as caught:
+        client.create_policy(policyName="p", policyDocument=document % constant)
+    assert error_of(caught)[:2] == ("MalformedPolicyException", 400)

@@ -236,3 +236,12 @@ def test_foreign_token_is_an_invalid_request(iot: Any) -> None:
     with pytest.raises(Exception) as excinfo:
         iot.list_thing_principals(thingName="t1", nextToken="not a token!")
     assert error_of(excinfo)[:2] == ("InvalidRequestException", 400)
+
+
+def test_upper_case_certificate_arn_names_the_same_principal(iot_provisioning: Any) -> None:
+    client = iot_client()
+    certificate = client.create_keys_and_certificate(setAsActive=True)
+    client.create_thing(thingName="upper")
+    prefix, _, identifier = certificate["certificateArn"].rpartition("/")
+    client.attach_thing_principal(thingName="upper", principal=f"{prefix}/{identifier.upper()}")
+    assert client.list_thing_principals(thingName="upper")["principals"] == [certificate["certificateArn"]]

@@ -9,12 +9,15 @@ whole call runs under the store's lock, so concurrent registrations of the same 
 Behaviour reproduced (spec sections 2 and 3):
 
 - Certificate: ``CertificateId`` must name a registered certificate; ``CertificateSigningRequest`` is
-  verified and signed by the mock's device CA (keeping the CSR's key and subject) and registered;
-  ``CertificatePem`` must be signed by a registered ``ACTIVE`` CA (``CACertificatePem`` picks which). A new
-  certificate, or one still ``PENDING_ACTIVATION``, gets the template's ``Status``; for an existing one the
-  ``Status`` override decides.
+  checked as ``CreateCertificateFromCsr`` checks it (valid signature; RSA of at least 2048 bits or EC on
+  P-256/P-384/P-521, else ``InvalidRequestException``), signed by the mock's device CA (keeping the CSR's key
+  and subject) and registered; ``CertificatePem`` must be signed by a registered ``ACTIVE`` CA
+  (``CACertificatePem`` picks which), be valid now and have a supported key, as ``RegisterCertificate``
+  demands, and is registered in that CA's certificate mode. A new certificate, or one still
+  ``PENDING_ACTIVATION``, gets the template's ``Status``; for an existing one the ``Status`` override decides.
 - Thing: created when absent; when present, ``OverrideSettings`` decide per property. Thing types, groups and
-  billing groups must already exist.
+  billing groups must already exist; a deprecated type cannot be given to a thing. Attribute names and
+  values must be ones ``CreateThing`` accepts (the model's patterns and lengths).
 - Policy: ``PolicyName`` must name an existing policy (and is not listed in ``resourceArns``); a
   ``PolicyDocument`` policy is created under its generated name, or reused when a policy of that name exists.
 - Effects: every policy attached to the certificate, the certificate attached to the thing (honouring
@@ -31,6 +34,12 @@ Choices where AWS is silent (documented here and tested):
   existing thing keeps its billing group; ``PackageVersions`` is accepted and not stored.
 - A ``CertificatePem`` that is already registered is used as the existing certificate.
 - A ``REVOKED`` certificate cannot be provisioned.
+- An existing thing whose type has since been deprecated can still be registered with that type (it is not
+  given the type anew).
+- Without ``ThingPrincipalType`` a new thing attachment is ``NON_EXCLUSIVE_THING`` and an existing one keeps
+  its type.
+- Template errors are reported with the engine's message as is, e.g. AWS's ``Invalid registration
+  template. Neither policyName nor policyDocument is present in the Template.``
 """
 
 from __future__ import annotations
@@ -74,12 +83,15 @@ from mock_iotprov.registry.attachments import (
     attachments,
     certificate_arn,
 )
+from mock_iotprov.registry.certificate_checks import check_valid_now, unsupported_key_reason
 from mock_iotprov.state import RequestContext
 
 WORKFLOW_FAILURE = "Register thing workflow execution terminates due to: "
 DO_NOTHING, REPLACE, MERGE, FAIL = "DO_NOTHING", "REPLACE", "MERGE", "FAIL"
 _THING_NAME = compiled_pattern("[a-zA-Z0-9:_-]+")
 _POLICY_NAME = compiled_pattern("[\\w+=,.@-]+")
+_ATTRIBUTE_NAME = compiled_pattern("[a-zA-Z0-9_.,@/:#-]+")
+_ATTRIBUTE_VALUE = compiled_pattern("[a-zA-Z0-9_.,@/:#=\\[\\]-]*")
 
 
 def registration_failure(reason: str) -> ServiceError:
@@ -114,48 +126,72 @@ def _conflict(setting: str, what: str) -> None:
         raise registration_failure(f"{what} already exists and its OverrideSettings say FAIL.")
 
 
+def _certificate_from_csr(ctx: RequestContext, spec: CertificateSpec) -> x509.Certificate:
+    """The device certificate for a CSR: checked like ``CreateCertificateFromCsr`` checks it."""
+    assert spec.certificate_signing_request is not None
+    try:
+        csr = load_csr_pem(spec.certificate_signing_request)
+    except ValueError as exc:
+        raise invalid_request(f"Invalid CertificateSigningRequest in {spec.logical_id}: {exc}") from None
+    reason = unsupported_key_reason(csr.public_key())
+    if reason is not None:
+        raise invalid_request(f"Unsupported key in CertificateSigningRequest of {spec.logical_id}: {reason}")
+    subject = csr.subject if len(csr.subject) else None
+    return issue_device_certificate(csr.public_key(), ctx.now(), subject=subject)
+
+
+def _issuer_of_new_certificate(
+    ctx: RequestContext, spec: CertificateSpec, given: x509.Certificate
+) -> ca_certificates.CACertificate:
+    """The registered ``ACTIVE`` CA of a new ``CertificatePem``, after ``RegisterCertificate``'s checks."""
+    issuer = ca_certificates.registered_issuer_of(ctx, given, spec.ca_certificate_pem)
+    if issuer is None:
+        raise registration_failure(
+            "The certificate is not signed by a registered CA certificate in ACTIVE status."
+        )
+    try:
+        check_valid_now(given, ctx.now())
+    except ServiceError as exc:
+        raise registration_failure(exc.message) from None
+    reason = unsupported_key_reason(given.public_key())
+    if reason is not None:
+        raise registration_failure(reason)
+    return issuer
+
+
 def _check_certificate(ctx: RequestContext, spec: CertificateSpec, decisions: _Decisions) -> None:
     existing: certificates.Certificate | None = None
-    new_certificate: x509.Certificate | None = None
-    ca_id: str | None = None
+    issuer: ca_certificates.CACertificate | None = None
     if spec.certificate_id is not None:
         if not certificates.certificate_exists(ctx, spec.certificate_id):
             raise registration_failure(f"Certificate {spec.certificate_id} not found.")
         existing = certificates.find_certificate(ctx, spec.certificate_id)
     elif spec.certificate_signing_request is not None:
-        try:
-            csr = load_csr_pem(spec.certificate_signing_request)
-        except ValueError as exc:
-            raise invalid_request(f"Invalid CertificateSigningRequest in {spec.logical_id}: {exc}") from None
-        new_certificate = issue_device_certificate(csr.public_key(), ctx.now(), subject=csr.subject)
+        new_certificate = _certificate_from_csr(ctx, spec)
     else:
         assert spec.certificate_pem is not None
         try:
-            given = load_certificate_pem(spec.certificate_pem)
+            new_certificate = load_certificate_pem(spec.certificate_pem)
         except ValueError as exc:
             raise invalid_request(f"Invalid CertificatePem in {spec.logical_id}: {exc}") from None
-        if certificates.certificate_exists(ctx, certificate_id(given)):
-            existing = certificates.find_certificate(ctx, certificate_id(given))
+        if certificates.certificate_exists(ctx, certificate_id(new_certificate)):
+            existing = certificates.find_certificate(ctx, certificate_id(new_certificate))
         else:
-            issuer = ca_certificates.registered_issuer_of(ctx, given, spec.ca_certificate_pem)
-            if issuer is None:
-                raise registration_failure(
-                    "The certificate is not signed by a registered CA certificate in ACTIVE status."
-                )
-            new_certificate, ca_id = given, issuer.certificate_id
+            issuer = _issuer_of_new_certificate(ctx, spec, new_certificate)
     if existing is not None:
         _decide_existing_certificate(ctx, spec, existing, decisions)
         return
-    assert new_certificate is not None
     issued = new_certificate
+    ca_id = None if issuer is None else issuer.certificate_id
+    mode = certificates.DEFAULT_MODE if issuer is None else issuer.certificate_mode
 
     def register() -> None:
-        certificates.add_certificate(ctx, issued, spec.status, ca_certificate_id=ca_id)
+        certificates.add_certificate(ctx, issued, spec.status, ca_certificate_id=ca_id, certificate_mode=mode)
 
     decisions.then(register)
-    decisions.certificate_principal = certificate_arn(ctx, certificate_id(new_certificate))
+    decisions.certificate_principal = certificate_arn(ctx, certificate_id(issued))
     decisions.result.resource_arns[spec.logical_id] = decisions.certificate_principal
-    decisions.result.certificate_pem = certificate_pem(new_certificate)
+    decisions.result.certificate_pem = certificate_pem(issued)
 
 
 def _decide_existing_certificate(
@@ -177,13 +213,31 @@ def _decide_existing_certificate(
     decisions.result.certificate_pem = record.pem
 
 
+def _check_attribute_payload(spec: ThingSpec) -> None:
+    """Attribute names and values as ``CreateThing`` accepts them (the service model's patterns)."""
+    for name, value in (spec.attribute_payload or {}).items():
+        if len(name) > 128 or _ATTRIBUTE_NAME(name) is None:
+            raise invalid_request(
+                f"Invalid attribute name {name!r} in {spec.logical_id}: it must match"
+                " [a-zA-Z0-9_.,@/:#-]+ (1-128 characters)."
+            )
+        if len(value) > 800 or _ATTRIBUTE_VALUE(value) is None:
+            raise invalid_request(
+                f"Invalid value of attribute {name} in {spec.logical_id}: it must match"
+                " [a-zA-Z0-9_.,@/:#=\\[\\]-]* (at most 800 characters)."
+            )
+
+
+def _check_assignable_type(ctx: RequestContext, thing_type_name: str) -> None:
+    """A deprecated type cannot be given to a thing (a thing that already has it keeps it)."""
+    if thing_types.find_thing_type(ctx, thing_type_name).deprecated:
+        raise registration_failure(f"Thing Type {ctx.account_id}:{thing_type_name} is deprecated.")
+
+
 def _check_references(ctx: RequestContext, spec: ThingSpec) -> None:
     account = ctx.account_id
-    if spec.thing_type_name is not None:
-        if not thing_types.thing_type_exists(ctx, spec.thing_type_name):
-            raise registration_failure(f"Thing Type {account}:{spec.thing_type_name} not found.")
-        if thing_types.find_thing_type(ctx, spec.thing_type_name).deprecated:
-            raise registration_failure(f"Thing Type {account}:{spec.thing_type_name} is deprecated.")
+    if spec.thing_type_name is not None and not thing_types.thing_type_exists(ctx, spec.thing_type_name):
+        raise registration_failure(f"Thing Type {account}:{spec.thing_type_name} not found.")
     for group in spec.thing_groups or ():
         if not groups.thing_group_exists(ctx, group):
             raise registration_failure(f"Thing Group {account}:{group} not found.")
@@ -202,11 +256,14 @@ def _check_thing(ctx: RequestContext, spec: ThingSpec, decisions: _Decisions) ->
         raise invalid_request(
             f"Invalid ThingName {name!r}: it must match [a-zA-Z0-9:_-]+ (1-128 characters)."
         )
+    _check_attribute_payload(spec)
     _check_references(ctx, spec)
     decisions.result.thing_name = name
     decisions.result.resource_arns[spec.logical_id] = things.thing_arn(ctx, name)
     wanted_groups = list(dict.fromkeys(spec.thing_groups or ()))
     if not things.thing_exists(ctx, name):
+        if spec.thing_type_name is not None:
+            _check_assignable_type(ctx, spec.thing_type_name)
         attributes = dict(spec.attribute_payload or {})
         things.check_thing_attributes(attributes, spec.thing_type_name)
         _check_group_count(wanted_groups)
@@ -241,6 +298,7 @@ def _decide_existing_thing(
         setting = overrides.get("ThingTypeName", DO_NOTHING)
         _conflict(setting, f"Thing {thing.name} with another thing type")
         if setting == REPLACE:
+            _check_assignable_type(ctx, spec.thing_type_name)
             thing_type = spec.thing_type_name
     current_groups = groups.groups_of_thing(ctx, thing.name)
     target_groups = current_groups
@@ -318,8 +376,9 @@ def _check_attachments(
         return
     thing_name = plan.thing.thing_name
     assert plan.certificate is not None
-    principal_type = plan.certificate.thing_principal_type or NON_EXCLUSIVE_THING
-    others = {t: kind for t, kind in links.things_of_principal(principal).items() if t != thing_name}
+    linked = links.things_of_principal(principal)
+    principal_type = plan.certificate.thing_principal_type or linked.get(thing_name, NON_EXCLUSIVE_THING)
+    others = {t: kind for t, kind in linked.items() if t != thing_name}
     if any(kind == EXCLUSIVE_THING for kind in others.values()):
         raise registration_failure("The certificate is exclusively attached to another thing.")
     if principal_type == EXCLUSIVE_THING and others:
@@ -355,6 +414,6 @@ def register_thing(
     try:
         plan = evaluate_template(templateBody, parameters or {})
     except TemplateError as exc:
-        raise invalid_request(f"Invalid template: {exc.message}") from None
+        raise invalid_request(exc.message) from None
     result = apply_plan(ctx, plan)
     return {"certificatePem": result.certificate_pem, "resourceArns": result.resource_arns}

@@ -15,9 +15,9 @@ Behaviour reproduced (see the spec, section 5):
 - At most 256 templates per account and region (``LimitExceededException``).
 
 Where AWS is silent: a template named by a CA certificate's registration config cannot be deleted
-(``DeleteConflictException``); ``UpdateProvisioningTemplate`` with both a hook and ``removePreProvisioningHook`` is an
-``InvalidRequestException``; list operations return everything in one page unless ``maxResults`` is given
-(templates ordered by name, versions by id).
+(``DeleteConflictException``); ``UpdateProvisioningTemplate`` with both a hook and
+``removePreProvisioningHook`` is an ``InvalidRequestException``; list operations return everything in one
+page unless ``maxResults`` is given (templates ordered by name, versions by id).
 """
 
 from __future__ import annotations

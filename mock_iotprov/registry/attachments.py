@@ -9,12 +9,22 @@ stable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mock_iotprov.state import RequestContext
 
+_CERTIFICATE_ARN = re.compile(r"^(arn:[^:]+:iot:[^:]*:[^:]*:cert/)((?:0x)?[0-9a-fA-F]+)$")
+
 NON_EXCLUSIVE_THING = "NON_EXCLUSIVE_THING"
 EXCLUSIVE_THING = "EXCLUSIVE_THING"
+
+
+def normal_principal(principal: str) -> str:
+    """A principal in the one form attachments are kept in: certificate ids are lower-case hex, as the
+    service treats certificate ids case-insensitively; any other principal is kept as given."""
+    found = _CERTIFICATE_ARN.match(principal)
+    return found.group(1) + found.group(2).lower() if found else principal
 
 
 @dataclass
@@ -33,10 +43,12 @@ class AttachmentTables:
     # thing <-> principal
 
     def attach_thing_principal(self, thing_name: str, principal: str, principal_type: str) -> None:
+        principal = normal_principal(principal)
         self.thing_principals.setdefault(thing_name, {})[principal] = principal_type
         self.principal_things.setdefault(principal, {})[thing_name] = principal_type
 
     def detach_thing_principal(self, thing_name: str, principal: str) -> None:
+        principal = normal_principal(principal)
         principals = self.thing_principals.get(thing_name)
         if principals is not None:
             principals.pop(principal, None)
@@ -54,15 +66,17 @@ class AttachmentTables:
 
     def things_of_principal(self, principal: str) -> dict[str, str]:
         """{thing name: thingPrincipalType} a principal is attached to (a copy)."""
-        return dict(self.principal_things.get(principal, {}))
+        return dict(self.principal_things.get(normal_principal(principal), {}))
 
     # policy <-> target
 
     def attach_policy(self, policy_name: str, target: str) -> None:
+        target = normal_principal(target)
         self.policy_targets.setdefault(policy_name, {})[target] = None
         self.target_policies.setdefault(target, {})[policy_name] = None
 
     def detach_policy(self, policy_name: str, target: str) -> None:
+        target = normal_principal(target)
         targets = self.policy_targets.get(policy_name)
         if targets is not None:
             targets.pop(target, None)
@@ -78,7 +92,7 @@ class AttachmentTables:
         return list(self.policy_targets.get(policy_name, {}))
 
     def policies_of_target(self, target: str) -> list[str]:
-        return list(self.target_policies.get(target, {}))
+        return list(self.target_policies.get(normal_principal(target), {}))
 
     def detach_all_policies_from(self, target: str) -> None:
         for policy_name in self.policies_of_target(target):

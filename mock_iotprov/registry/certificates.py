@@ -130,7 +130,7 @@ def certificate_by_principal(ctx: RequestContext, principal_arn: str) -> Certifi
     prefix = certificate_arn(ctx, "")
     if not principal_arn.startswith(prefix):
         return None
-    return certificate_tables(ctx).certificates.get(principal_arn[len(prefix) :])
+    return certificate_tables(ctx).certificates.get(principal_arn[len(prefix) :].lower())
 
 
 def add_certificate(

@@ -163,6 +163,10 @@ def _check_statement(statement: Any, index: int) -> None:
         raise malformed_policy(f"Statement {index}: Condition must be a JSON object.")
 
 
+def _reject_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def check_policy_document(document: str) -> None:
     """Raise ``MalformedPolicyException`` unless ``document`` is a well-formed policy document."""
     if len("".join(document.split())) > MAX_DOCUMENT_CHARACTERS:
@@ -170,7 +174,7 @@ def check_policy_document(document: str) -> None:
             f"The policy document exceeds {MAX_DOCUMENT_CHARACTERS} characters (excluding whitespace)."
         )
     try:
-        parsed = json.loads(document)
+        parsed = json.loads(document, parse_constant=_reject_json_constant)
     except ValueError:
         raise malformed_policy("The policy document is not valid JSON.") from None
     if not isinstance(parsed, dict):
