@@ -67,3 +67,20 @@ class Row:
 
 
 HEADER = "| benchmark | mock_iotprov | baseline | ratio | goal |\n| --- | --- | --- | --- | --- |"
+
+
+def interleaved(
+    ours: Callable[[], object], baseline: Callable[[], object], rounds: int, per_round: int
+) -> tuple[float, float]:
+    """Median per-call seconds of ``ours`` and ``baseline``, measured in alternating rounds.
+
+    On a shared, noisy machine a burst of load lands on both sides alike, so their ratio stays
+    meaningful even when absolute figures move. Returns (median of ours, median of baseline), each the
+    median over rounds of the round's median.
+    """
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(rounds):
+        mine.append(median_seconds(ours, per_round, warmup=2))
+        theirs.append(median_seconds(baseline, per_round, warmup=2))
+    return statistics.median(mine), statistics.median(theirs)

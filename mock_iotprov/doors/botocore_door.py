@@ -21,8 +21,8 @@ import ipaddress
 import sys
 import threading
 import weakref
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSResponse, HeadersDict
 from botocore.client import BaseClient
@@ -84,30 +84,36 @@ def _moto_active() -> bool:
     return bool(getattr(stubber, "enabled", False))
 
 
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
+@lru_cache(maxsize=1024)
+def _endpoint_of(netloc: str) -> tuple[bool, str | None]:
+    """(is the host loopback, the region its name gives) for an endpoint's ``host[:port]``."""
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        host = host[1 : host.find("]")]
+    else:
+        host = host.partition(":")[0]
     if host == "localhost":
-        return True
+        return True, None
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host).is_loopback, None
     except ValueError:
-        return False
+        return False, region_from_host(host)
 
 
 def _answer(mock: Any, model: OperationModel, params: dict[str, Any], context: Any) -> Any:
     name = model.name
     url = params.get("url", "")
-    if _is_loopback(urlsplit(url).hostname):
+    scheme_and_rest = url.partition("://")[2]
+    netloc, _, rest = scheme_and_rest.partition("/")
+    loopback, host_region = _endpoint_of(netloc)
+    if loopback:
         return None  # a client pointed at a local endpoint (e.g. ``mock_iotprov serve``) is not an AWS call
     if not is_implemented(name):
         if _moto_active():
             return None
         return _to_botocore(model, url, serialize_error(not_implemented(name)))
-    split = urlsplit(url)
-    region = region_from_host(split.netloc) or (context or {}).get("client_region") or DEFAULT_REGION
-    path = params.get("url_path") or split.path
-    path = path.partition("?")[0]
+    region = host_region or (context or {}).get("client_region") or DEFAULT_REGION
+    path = (params.get("url_path") or "/" + rest).partition("?")[0]
     query: dict[str, list[str]] = {}
     for key, value in (params.get("query_string") or {}).items():
         query[key] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
