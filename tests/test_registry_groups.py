@@ -120,9 +120,11 @@ def test_create_with_different_properties_already_exists(iot: Any, different: di
     assert (response["resourceId"], response["resourceArn"]) == ("g", group_arn("g"))
 
 
-def test_create_under_missing_parent_is_not_found(iot: Any) -> None:
-    code, status, _ = failure(iot.create_thing_group, thingGroupName="g", parentGroupName="nope")
-    assert (code, status) == ("ResourceNotFoundException", 404)
+def test_create_under_missing_parent_is_a_declared_error(iot: Any) -> None:
+    # CreateThingGroup declares no ResourceNotFoundException: a missing parent is a bad request.
+    code, status, message = failure(iot.create_thing_group, thingGroupName="g", parentGroupName="nope")
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "nope" in message["Error"]["Message"]
     assert group_names(iot) == []
 
 

@@ -4,8 +4,9 @@ Behaviour reproduced (AWS IoT API reference and developer guide):
 
 - ``CreateThingGroup`` repeated with the same parent and properties returns the existing group (same
   ``thingGroupId``); different properties are a ``ResourceAlreadyExistsException``. The parent must exist
-  (``ResourceNotFoundException``). A hierarchy is at most 7 levels deep, a group has at most 100 direct
-  children and 50 attributes (``InvalidRequestException``: the operation declares no limit error).
+  (``InvalidRequestException``: the operation declares no not-found error). A hierarchy is at most 7
+  levels deep, a group has at most 100 direct children and 50 attributes (``InvalidRequestException``: the
+  operation declares no limit error).
 - ``DescribeThingGroup`` gives ``rootToParentThingGroups`` from the root down to the direct parent.
 - ``ListThingGroups`` lists every group, or the children of ``parentGroup``; ``recursive`` (the default)
   includes deeper descendants, ``recursive=false`` only one level (the root groups when no parent is given).
@@ -201,6 +202,8 @@ def create_thing_group(
             "thingGroupId": existing.group_id,
         }
     if parentGroupName is not None:
+        if parentGroupName not in tables.groups:  # the operation declares no ResourceNotFoundException
+            raise invalid_request(f"The parent thing group {parentGroupName} does not exist.")
         parent = find_thing_group(ctx, parentGroupName)
         if len(_ancestors(ctx, parent)) + 2 > MAX_HIERARCHY_DEPTH:
             raise invalid_request(

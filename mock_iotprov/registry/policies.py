@@ -354,7 +354,11 @@ def create_policy_version(
 
 
 def _find_version(policy: Policy, version_id: str) -> PolicyVersion:
-    found = policy.versions.get(int(version_id))
+    try:
+        number = int(version_id)
+    except ValueError:  # more digits than Python converts (4300): no version has such an id
+        number = -1
+    found = policy.versions.get(number)
     if found is None:
         raise not_found(f"Policy version {version_id} of policy {policy.name} does not exist.")
     return found
