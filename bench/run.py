@@ -17,7 +17,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import HEADER, Settings  # noqa: E402
 
-BENCHMARKS = ["bench_calls", "bench_keys", "bench_lifecycle"]
+BENCHMARKS = [
+    "bench_calls",
+    "bench_keys",
+    "bench_lifecycle",
+    "bench_scale",
+    "bench_suite",
+    "bench_import",
+    "bench_server",
+]
 
 
 def main() -> int:
