@@ -35,7 +35,7 @@ from mock_iotprov.protocol.botocore_result import parsed_success
 from mock_iotprov.protocol.endpoint import region_from_host
 from mock_iotprov.protocol.errors import ServiceError, not_implemented
 from mock_iotprov.protocol.messages import WireRequest, WireResponse
-from mock_iotprov.protocol.model import iot_service_model, route_labels
+from mock_iotprov.protocol.model import adopt_service_model, iot_service_model, route_labels
 from mock_iotprov.protocol.serialize import serialize_error, serialize_output
 from mock_iotprov.service import is_implemented
 from mock_iotprov.state import DEFAULT_REGION
@@ -74,6 +74,7 @@ def _hook_client(client: BaseClient) -> None:
             return None
         return _answer(mock, model, params, context)
 
+    adopt_service_model(client.meta.service_model)
     events.register("before-call.iot", before_call, unique_id="mock_iotprov.before_call")
     setattr(events, _HOOKED, True)
 

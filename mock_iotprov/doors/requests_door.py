@@ -4,23 +4,24 @@ active mock's backend through ``responses``.
 Only AWS IoT control-plane URLs are registered; every other request is handed on to whatever
 ``requests`` would have done before the mock started (the real adapter, or a user's own ``responses``
 mock that was already active), so unrelated URLs and a user's mocks are not disturbed. Start and stop
-mocks in nested order, as with any patch.
+mocks in nested order, as with any patch. ``requests`` and ``responses`` are imported when the first mock
+starts, not when ``mock_iotprov`` is.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
-
-import requests
-import responses
 
 from mock_iotprov import active
 from mock_iotprov.dispatch import answer
 from mock_iotprov.protocol.endpoint import IOT_URL, region_from_authorization, region_from_host
 from mock_iotprov.protocol.messages import WireRequest
 from mock_iotprov.state import DEFAULT_REGION
+
+if TYPE_CHECKING:
+    import responses
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _installed: dict[int, responses.RequestsMock] = {}
@@ -46,6 +47,8 @@ def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
         or DEFAULT_REGION
     )
     if mock is None:
+        import requests
+
         raise requests.ConnectionError("mock_iotprov: no mock is active")
     response = answer(mock.backend, mock.options, region, wire)
     return response.status, dict(response.headers), response.body
@@ -56,6 +59,9 @@ def attach(mock: Any) -> None:
     if _installed:
         _installed[id(mock)] = next(iter(_installed.values()))
         return
+    import requests  # imported here: a mock that never meets ``requests`` should not pay for it
+    import responses
+
     requests_mock = responses.RequestsMock(
         assert_all_requests_are_fired=False,
         real_adapter_send=requests.adapters.HTTPAdapter.send,  # type: ignore[arg-type]

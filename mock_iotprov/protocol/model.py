@@ -19,10 +19,21 @@ from botocore.model import OperationModel, ServiceModel
 _LABEL = re.compile(r"\{([^}+]+)(\+?)\}")
 
 
-@lru_cache(maxsize=1)
+_loaded: dict[str, ServiceModel] = {}
+
+
+def adopt_service_model(model: ServiceModel) -> None:
+    """Use a client's already loaded ``iot`` model rather than loading a second copy (~50 ms)."""
+    if "iot" not in _loaded and model.service_name == "iot":
+        _loaded.setdefault("iot", model)
+
+
 def iot_service_model() -> ServiceModel:
     """The ``iot`` service model of the installed botocore (loaded once per process)."""
-    return botocore.session.get_session().get_service_model("iot")
+    found = _loaded.get("iot")
+    if found is None:
+        found = _loaded.setdefault("iot", botocore.session.get_session().get_service_model("iot"))
+    return found
 
 
 @cache
