@@ -18,14 +18,19 @@ from moto import mock_aws
 from mock_iotprov import mock_iot_provisioning
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/Provision_role"
-POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]})
+POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}
+)
 REGISTER_TEMPLATE = json.dumps(
     {
         "Parameters": {"ThingName": {"Type": "String"}, "AWS::IoT::Certificate::Id": {"Type": "String"}},
         "Resources": {
             "thing": {
                 "Type": "AWS::IoT::Thing",
-                "Properties": {"ThingName": {"Ref": "ThingName"}, "AttributePayload": {"model": "m1", "rev": "2"}},
+                "Properties": {
+                    "ThingName": {"Ref": "ThingName"},
+                    "AttributePayload": {"model": "m1", "rev": "2"},
+                },
             },
             "certificate": {
                 "Type": "AWS::IoT::Certificate",

@@ -38,7 +38,8 @@ def main() -> int:
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     settings = Settings(smoke=args.smoke)
     print(f"# mock_iotprov benchmarks ({'smoke' if args.smoke else 'full'})")
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, {time.ctime()}")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    print(f"python {platform.python_version()} on {machine}, {time.ctime()}")
     print()
     print(HEADER)
     for name in args.only:
