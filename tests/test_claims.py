@@ -77,7 +77,9 @@ def test_validity_window_and_expiration_under_frozen_time(client: Any) -> None:
     assert claim["expiration"] == certificate.not_valid_after_utc
 
 
-def test_time_machine_moves_dates_and_claims_expire(client: Any, iot_provisioning: MockIotProvisioning) -> None:
+def test_time_machine_moves_dates_and_claims_expire(
+    client: Any, iot_provisioning: MockIotProvisioning
+) -> None:
     moment = datetime.datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)
     with time_machine.travel(moment, tick=False):
         claim = client.create_provisioning_claim(templateName="fleet")
@@ -135,5 +137,7 @@ def test_fresh_keys_option_gives_distinct_keys() -> None:
         client.create_provisioning_template(
             templateName="fleet", templateBody=SIMPLE_TEMPLATE, provisioningRoleArn=ROLE_ARN
         )
-        keys = {client.create_provisioning_claim(templateName="fleet")["keyPair"]["PublicKey"] for _ in range(2)}
+        keys = {
+            client.create_provisioning_claim(templateName="fleet")["keyPair"]["PublicKey"] for _ in range(2)
+        }
     assert len(keys) == 2

@@ -66,7 +66,9 @@ def test_client_created_before_import(tmp_path: Any) -> None:
     output = _run_python(
         """
         import boto3
-        client = boto3.client("iot", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+        client = boto3.client(
+            "iot", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+        )
         import mock_iotprov
         with mock_iotprov.mock_iot_provisioning():
             client.create_provisioning_template(templateName="t", templateBody="{}",
@@ -122,7 +124,14 @@ def test_other_services_are_not_touched() -> None:
     with mock_iot_provisioning():
         sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
         with Stubber(sts) as stub:
-            stub.add_response("get_caller_identity", {"Account": "999999999999", "Arn": "arn:aws:iam::999999999999:user/tester", "UserId": "AIDAEXAMPLE"})
+            stub.add_response(
+                "get_caller_identity",
+                {
+                    "Account": "999999999999",
+                    "Arn": "arn:aws:iam::999999999999:user/tester",
+                    "UserId": "AIDAEXAMPLE",
+                },
+            )
             assert sts.get_caller_identity()["Account"] == "999999999999"
         s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
         with pytest.raises(EndpointConnectionError):

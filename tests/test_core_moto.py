@@ -18,7 +18,9 @@ def test_moto_and_mock_iotprov_together() -> None:
         )
         assert client.describe_provisioning_template(templateName="t")["templateName"] == "t"
         # Not implemented here, implemented by moto: left to moto.
-        client.create_job(jobId="job-1", targets=["arn:aws:iot:us-east-1:123456789012:thing/x"], document="{}")
+        client.create_job(
+            jobId="job-1", targets=["arn:aws:iot:us-east-1:123456789012:thing/x"], document="{}"
+        )
         assert [j["jobId"] for j in client.list_jobs()["jobs"]] == ["job-1"]
         # Other services are moto's.
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -33,5 +35,7 @@ def test_moto_started_inside_our_mock() -> None:
             templateName="t", templateBody=SIMPLE_TEMPLATE, provisioningRoleArn=ROLE_ARN
         )
         assert [t["templateName"] for t in client.list_provisioning_templates()["templates"]] == ["t"]
-        client.create_job(jobId="job-2", targets=["arn:aws:iot:us-east-1:123456789012:thing/x"], document="{}")
+        client.create_job(
+            jobId="job-2", targets=["arn:aws:iot:us-east-1:123456789012:thing/x"], document="{}"
+        )
         assert client.describe_job(jobId="job-2")["job"]["jobId"] == "job-2"

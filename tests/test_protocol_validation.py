@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from mock_iotprov.protocol.validate import compiled_pattern
 from tests.helpers import ROLE_ARN, SIMPLE_TEMPLATE, error_of, iot_client
@@ -72,9 +73,7 @@ def test_nested_structure_members(client: Any) -> None:
         "preProvisioningHook.targetArn",
         "must not be null",
     )
-    _rejected(
-        lambda: _create(client, tags=[{"Key": "k" * 129, "Value": "v"}]), "tags.1.member.Key", "length"
-    )
+    _rejected(lambda: _create(client, tags=[{"Key": "k" * 129, "Value": "v"}]), "tags.1.member.Key", "length")
 
 
 def test_querystring_type(client: Any) -> None:
@@ -89,7 +88,7 @@ def test_querystring_type(client: Any) -> None:
 
 
 def test_failed_call_changes_nothing(client: Any) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError):
         _create(client, type="BOGUS")
     assert client.list_provisioning_templates()["templates"] == []
 

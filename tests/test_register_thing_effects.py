@@ -7,7 +7,6 @@ honoured), certificate status, and every ``OverrideSettings`` value for an exist
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from botocore.exceptions import ClientError
 from cryptography import x509
 
 from mock_iotprov import MockIotProvisioning
-from mock_iotprov.pki import default_key_source
 from tests.helpers import error_of, iot_client, make_csr, registry_snapshot, subject_name
 
 ARN_PREFIX = "arn:aws:iot:us-east-1:123456789012:"
@@ -28,12 +26,6 @@ ALLOW_CONNECT = {
     "Statement": [{"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}],
 }
 
-
-@pytest.fixture(autouse=True, scope="module")
-def quiet_key_generator() -> Iterator[None]:
-    """Let the key pool's background generator finish before the module ends."""
-    yield
-    default_key_source().join_background()
 
 
 @pytest.fixture

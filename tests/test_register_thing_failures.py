@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import datetime
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,6 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from mock_iotprov import MockIotProvisioning
-from mock_iotprov.pki import default_key_source
 from tests.helpers import (
     TestCertificateAuthority,
     error_of,
@@ -78,12 +77,6 @@ class World:
     revoked_certificate_id: str
     ca: TestCertificateAuthority
 
-
-@pytest.fixture(autouse=True, scope="module")
-def quiet_key_generator() -> Iterator[None]:
-    """Let the key pool's background generator finish before the module ends."""
-    yield
-    default_key_source().join_background()
 
 
 @pytest.fixture

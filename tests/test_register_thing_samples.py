@@ -8,7 +8,6 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from mock_iotprov import MockIotProvisioning
-from mock_iotprov.pki import default_key_source
 from tests.helpers import (
     TestCertificateAuthority,
     error_of,
@@ -196,12 +194,6 @@ ALLOW_ALL = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def quiet_key_generator() -> Iterator[None]:
-    """Let the key pool's background generator finish before the module ends."""
-    yield
-    default_key_source().join_background()
 
 
 @pytest.fixture

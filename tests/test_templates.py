@@ -72,7 +72,9 @@ def test_hook_only_on_fleet_provisioning(client: Any) -> None:
     assert "FLEET_PROVISIONING" in message
     _create(client, type="JITP")
     code, _, _ = _error(
-        lambda: client.update_provisioning_template(templateName="t", preProvisioningHook={"targetArn": LAMBDA})
+        lambda: client.update_provisioning_template(
+            templateName="t", preProvisioningHook={"targetArn": LAMBDA}
+        )
     )
     assert code == "InvalidRequestException"
 
@@ -147,7 +149,9 @@ def test_body_must_be_a_json_object(client: Any, body: str) -> None:
     assert (code, status) == ("InvalidRequestException", 400)
     assert client.list_provisioning_templates()["templates"] == []
     _create(client, "ok")
-    code, _, _ = _error(lambda: client.create_provisioning_template_version(templateName="ok", templateBody=body))
+    code, _, _ = _error(
+        lambda: client.create_provisioning_template_version(templateName="ok", templateBody=body)
+    )
     assert code == "InvalidRequestException"
     client.delete_provisioning_template(templateName="ok")
 
@@ -158,7 +162,9 @@ def test_versions_increase_and_set_as_default_defaults_false(client: Any) -> Non
     second = client.create_provisioning_template_version(templateName="t", templateBody=body_v2)
     assert (second["versionId"], second["isDefaultVersion"]) == (2, False)
     assert second["templateArn"].endswith(":provisioningtemplate/t")
-    third = client.create_provisioning_template_version(templateName="t", templateBody=body_v2, setAsDefault=True)
+    third = client.create_provisioning_template_version(
+        templateName="t", templateBody=body_v2, setAsDefault=True
+    )
     assert (third["versionId"], third["isDefaultVersion"]) == (3, True)
     described = client.describe_provisioning_template(templateName="t")
     assert (described["defaultVersionId"], described["templateBody"]) == (3, body_v2)
@@ -174,7 +180,9 @@ def test_version_ids_are_never_reused(client: Any) -> None:
     client.delete_provisioning_template_version(templateName="t", versionId=2)
     again = client.create_provisioning_template_version(templateName="t", templateBody="{}")
     assert again["versionId"] == 3
-    code, status, _ = _error(lambda: client.describe_provisioning_template_version(templateName="t", versionId=2))
+    code, status, _ = _error(
+        lambda: client.describe_provisioning_template_version(templateName="t", versionId=2)
+    )
     assert (code, status) == ("ResourceNotFoundException", 404)
 
 
@@ -182,18 +190,24 @@ def test_at_most_five_versions(client: Any) -> None:
     _create(client)
     for _ in range(4):
         client.create_provisioning_template_version(templateName="t", templateBody="{}")
-    code, status, _ = _error(lambda: client.create_provisioning_template_version(templateName="t", templateBody="{}"))
+    code, status, _ = _error(
+        lambda: client.create_provisioning_template_version(templateName="t", templateBody="{}")
+    )
     assert (code, status) == ("VersionsLimitExceededException", 409)
     assert len(client.list_provisioning_template_versions(templateName="t")["versions"]) == 5
 
 
 def test_default_version_cannot_be_deleted(client: Any) -> None:
     _create(client)
-    code, status, _ = _error(lambda: client.delete_provisioning_template_version(templateName="t", versionId=1))
+    code, status, _ = _error(
+        lambda: client.delete_provisioning_template_version(templateName="t", versionId=1)
+    )
     assert (code, status) == ("DeleteConflictException", 409)
     client.create_provisioning_template_version(templateName="t", templateBody="{}", setAsDefault=True)
     client.delete_provisioning_template_version(templateName="t", versionId=1)
-    assert [v["versionId"] for v in client.list_provisioning_template_versions(templateName="t")["versions"]] == [2]
+    assert [
+        v["versionId"] for v in client.list_provisioning_template_versions(templateName="t")["versions"]
+    ] == [2]
 
 
 def test_deleting_a_template_deletes_its_versions(client: Any) -> None:
@@ -203,12 +217,16 @@ def test_deleting_a_template_deletes_its_versions(client: Any) -> None:
     code, _, _ = _error(lambda: client.describe_provisioning_template_version(templateName="t", versionId=2))
     assert code == "ResourceNotFoundException"
     _create(client)
-    assert [v["versionId"] for v in client.list_provisioning_template_versions(templateName="t")["versions"]] == [1]
+    assert [
+        v["versionId"] for v in client.list_provisioning_template_versions(templateName="t")["versions"]
+    ] == [1]
 
 
 def test_update_default_version_to_missing_version(client: Any) -> None:
     _create(client)
-    code, status, _ = _error(lambda: client.update_provisioning_template(templateName="t", defaultVersionId=7))
+    code, status, _ = _error(
+        lambda: client.update_provisioning_template(templateName="t", defaultVersionId=7)
+    )
     assert (code, status) == ("ResourceNotFoundException", 404)
     client.create_provisioning_template_version(templateName="t", templateBody="{}")
     client.update_provisioning_template(templateName="t", defaultVersionId=2)
@@ -240,7 +258,9 @@ def test_pagination_with_paginators(client: Any) -> None:
     first = client.list_provisioning_templates(maxResults=3)
     assert [t["templateName"] for t in first["templates"]] == ["t0", "t1", "t2"]
     assert "nextToken" in first
-    pages = list(client.get_paginator("list_provisioning_templates").paginate(PaginationConfig={"PageSize": 3}))
+    pages = list(
+        client.get_paginator("list_provisioning_templates").paginate(PaginationConfig={"PageSize": 3})
+    )
     assert [len(p["templates"]) for p in pages] == [3, 3, 1]
     assert [t["templateName"] for p in pages for t in p["templates"]] == [f"t{i}" for i in range(7)]
     for _ in range(4):
@@ -265,7 +285,9 @@ def test_template_quota(client: Any) -> None:
 def test_tags(client: Any) -> None:
     arn = _create(client, tags=[{"Key": "team", "Value": "devices"}])["templateArn"]
     assert client.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "team", "Value": "devices"}]
-    client.tag_resource(resourceArn=arn, tags=[{"Key": "env", "Value": "test"}, {"Key": "team", "Value": "x"}])
+    client.tag_resource(
+        resourceArn=arn, tags=[{"Key": "env", "Value": "test"}, {"Key": "team", "Value": "x"}]
+    )
     assert client.list_tags_for_resource(resourceArn=arn)["tags"] == [
         {"Key": "env", "Value": "test"},
         {"Key": "team", "Value": "x"},

@@ -26,7 +26,7 @@ from typing import Any
 from mock_iotprov.pagination import SortedKeys
 from mock_iotprov.protocol.errors import ServiceError, already_exists, not_found
 from mock_iotprov.registry import tags as tag_store
-from mock_iotprov.registry.things import filtered_key_page, find_thing, name_from_reference
+from mock_iotprov.registry.things import Thing, filtered_key_page, find_thing, name_from_reference
 from mock_iotprov.state import RequestContext
 
 
@@ -204,6 +204,21 @@ def delete_billing_group(
     return {}
 
 
+def _group_and_thing(
+    ctx: RequestContext,
+    group_name: str | None,
+    group_arn: str | None,
+    thing_name: str | None,
+    thing_arn: str | None,
+) -> tuple[BillingGroup, Thing]:
+    """The billing group and thing a membership call names (by name or ARN); both must exist."""
+    group = find_billing_group(
+        ctx, name_from_reference(ctx, group_name, group_arn, "billinggroup", "billing group")
+    )
+    thing = find_thing(ctx, name_from_reference(ctx, thing_name, thing_arn, "thing", "thing"))
+    return group, thing
+
+
 def add_thing_to_billing_group(
     ctx: RequestContext,
     *,
@@ -213,11 +228,8 @@ def add_thing_to_billing_group(
     thingArn: str | None = None,
 ) -> dict[str, Any]:
     """AddThingToBillingGroup: moves the thing out of any other billing group."""
-    group_name = name_from_reference(ctx, billingGroupName, billingGroupArn, "billinggroup", "billing group")
-    thing_name = name_from_reference(ctx, thingName, thingArn, "thing", "thing")
-    find_billing_group(ctx, group_name)
-    find_thing(ctx, thing_name)
-    set_thing_billing_group(ctx, thing_name, group_name)
+    group, thing = _group_and_thing(ctx, billingGroupName, billingGroupArn, thingName, thingArn)
+    set_thing_billing_group(ctx, thing.name, group.name)
     return {}
 
 
@@ -230,12 +242,9 @@ def remove_thing_from_billing_group(
     thingArn: str | None = None,
 ) -> dict[str, Any]:
     """RemoveThingFromBillingGroup."""
-    group_name = name_from_reference(ctx, billingGroupName, billingGroupArn, "billinggroup", "billing group")
-    thing_name = name_from_reference(ctx, thingName, thingArn, "thing", "thing")
-    find_billing_group(ctx, group_name)
-    thing = find_thing(ctx, thing_name)
-    if thing.billing_group_name == group_name:
-        set_thing_billing_group(ctx, thing_name, None)
+    group, thing = _group_and_thing(ctx, billingGroupName, billingGroupArn, thingName, thingArn)
+    if thing.billing_group_name == group.name:
+        set_thing_billing_group(ctx, thing.name, None)
     return {}
 
 
