@@ -339,8 +339,8 @@ class _Checker:
         for principal, things in links.principal_things.items():
             if not things:
                 self.problem(f"principal {principal} keeps an empty thing entry")
-            if not self.certificate_exists(principal):
-                self.problem(f"the principal {principal} attached to things is not an existing certificate")
+            if not self.target_exists(principal) or target_kind(principal) == THING_GROUP:
+                self.problem(f"the principal {principal} attached to things is not an existing principal")
             kinds = set(things.values())
             if not kinds <= {EXCLUSIVE_THING, NON_EXCLUSIVE_THING}:
                 self.problem(f"principal {principal} has unknown attachment types {sorted(kinds)}")

@@ -153,8 +153,10 @@ def test_missing_certificate_is_not_found(iot: Any) -> None:
     assert iot.list_thing_principals(thingName="t1")["principals"] == []
 
 
-@pytest.mark.parametrize("principal", [COGNITO_ID, "not-a-principal"])
-def test_only_certificates_attach_to_things(iot: Any, principal: str) -> None:
+@pytest.mark.parametrize(
+    "principal", ["not-a-principal", "arn:aws:iot:us-east-1:123456789012:thinggroup/some-group"]
+)
+def test_only_principals_attach_to_things(iot: Any, principal: str) -> None:
     new_things(iot, "t1")
     with pytest.raises(Exception) as excinfo:
         iot.attach_thing_principal(thingName="t1", principal=principal)
@@ -177,6 +179,16 @@ def test_malformed_principal_in_lists_and_detach_is_invalid(iot: Any) -> None:
 def test_things_of_a_cognito_identity_are_listed_empty(iot: Any) -> None:
     assert iot.list_principal_things(principal=COGNITO_ID)["things"] == []
     assert things_v2(iot, COGNITO_ID) == []
+
+
+def test_a_cognito_identity_attaches_to_a_thing(iot: Any) -> None:
+    # The API reference allows a certificate ARN or an Amazon Cognito identity id as the principal.
+    new_things(iot, "t1")
+    iot.attach_thing_principal(thingName="t1", principal=COGNITO_ID)
+    assert iot.list_thing_principals(thingName="t1")["principals"] == [COGNITO_ID]
+    assert iot.list_principal_things(principal=COGNITO_ID)["things"] == ["t1"]
+    iot.detach_thing_principal(thingName="t1", principal=COGNITO_ID)
+    assert iot.list_thing_principals(thingName="t1")["principals"] == []
 
 
 def test_detach_of_an_unattached_principal_changes_nothing(iot: Any) -> None:

@@ -10,8 +10,10 @@ Behaviour reproduced:
   ``InvalidRequestException``.
 - The V2 lists carry the attachment type of each link and can be filtered by it.
 
-Where AWS is silent: the mock attaches only certificates to things (a Cognito identity id is an
-``InvalidRequestException``; listing the things of one gives an empty list); attaching a certificate to a
+A principal is a certificate ARN (the certificate must exist) or, as the API reference allows, an Amazon
+Cognito identity id (``region:uuid``, accepted as it is: the mock keeps no Cognito identities).
+
+Where AWS is silent: attaching a certificate to a
 thing it is already attached to sets the attachment type given (subject to the exclusivity rule);
 detaching a principal that is not attached succeeds and changes nothing. Lists are in attachment order and
 return everything in one page (up to 250) unless ``maxResults`` is given.
@@ -24,7 +26,7 @@ from typing import Any
 from mock_iotprov.pagination import page_of_list
 from mock_iotprov.protocol.errors import invalid_request, not_found
 from mock_iotprov.registry.attachments import EXCLUSIVE_THING, NON_EXCLUSIVE_THING, attachments
-from mock_iotprov.registry.policy_attachments import CERTIFICATE, target_kind
+from mock_iotprov.registry.policy_attachments import CERTIFICATE, THING_GROUP, target_kind
 from mock_iotprov.state import RequestContext
 
 DEFAULT_PAGE_SIZE = 250
@@ -76,8 +78,9 @@ def attach_thing_principal(
 ) -> dict[str, Any]:
     """AttachThingPrincipal."""
     _require_thing(ctx, thingName)
-    if not _is_known_certificate(ctx, principal):
-        raise invalid_request(f"Only certificates can be attached to things: {principal}")
+    if target_kind(principal) == THING_GROUP:
+        raise invalid_request(f"A thing group cannot be attached to a thing: {principal}")
+    _is_known_certificate(ctx, principal)  # a certificate must exist; a Cognito identity id is taken as is
     principal_type = thingPrincipalType or NON_EXCLUSIVE_THING
     check_thing_attachment(ctx, thingName, principal, principal_type)
     attachments(ctx).attach_thing_principal(thingName, principal, principal_type)
@@ -129,8 +132,9 @@ def list_thing_principals_v2(
 def _principal_things(
     ctx: RequestContext, principal: str, principal_type: str | None
 ) -> list[tuple[str, str]]:
-    if not _is_known_certificate(ctx, principal):
+    if target_kind(principal) == THING_GROUP:
         return []
+    _is_known_certificate(ctx, principal)
     linked = attachments(ctx).things_of_principal(principal)
     return [(name, kind) for name, kind in linked.items() if principal_type is None or kind == principal_type]
 
