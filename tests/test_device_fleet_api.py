@@ -9,10 +9,10 @@ from typing import Any
 
 import cbor2
 import pytest
+import time_machine
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-import time_machine
 
 from mock_iotprov import MockIotProvisioning
 from tests.device_support import NO_THING_TEMPLATE, DeviceClient, claim_client, create_template
