@@ -12,6 +12,7 @@ connections) is not sent.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,17 @@ class PresenceTables:
     versions: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, int] = field(default_factory=dict)
     """The version number of each live session (by session identifier)."""
+
+
+def ip_address_of(source_address: str) -> str:
+    """The IP address of a ``host:port`` peer address (AWS's ``ipAddress`` carries no port)."""
+    host, separator, port = source_address.rpartition(":")
+    if separator and port.isdigit():
+        try:
+            return str(ipaddress.ip_address(host.strip("[]")))
+        except ValueError:
+            pass
+    return source_address
 
 
 def _timestamp(ctx: RequestContext) -> int:
@@ -60,7 +72,7 @@ def connected_event(ctx: RequestContext, principal: DevicePrincipal) -> list[Out
         "eventType": "connected",
         "sessionIdentifier": principal.session_identifier,
         "principalIdentifier": principal.certificate_id,
-        "ipAddress": principal.source_address,
+        "ipAddress": ip_address_of(principal.source_address),
         "versionNumber": version,
     }
     return [_message(CONNECTED_TOPIC + principal.client_id, event)]
