@@ -355,6 +355,14 @@ def test_connect_refused_for_unknown_and_inactive_certificates(mock: MockIotProv
         assert failure.connack_packet.reason_code == mqtt5.ConnectReasonCode.NOT_AUTHORIZED
 
 
+def test_connect_refused_once_the_claim_expired(mock: MockIotProvisioning, iot: Any) -> None:
+    credentials = claim_credentials(iot)
+    with time_machine.travel(datetime.datetime.now(UTC) + datetime.timedelta(minutes=5, seconds=1)):
+        with mqtt5_session(mock, credentials, "late-device", expect_connect=False) as session:
+            failure = session.failure.result(TIMEOUT)
+    assert failure.connack_packet.reason_code == mqtt5.ConnectReasonCode.NOT_AUTHORIZED
+
+
 def _own_certificate(authority: TestCertificateAuthority | None = None) -> Credentials:
     """A certificate and key from a CA of the test's own (not registered anywhere yet)."""
     import datetime as dt
