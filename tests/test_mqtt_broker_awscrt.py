@@ -45,7 +45,9 @@ def test_mqtt_311_connection_round_trip(broker: MqttBroker, hooks: FakeHooks) ->
     connection.connect().result(WAIT)
     try:
         subscribe, _ = connection.subscribe(
-            "crt/echo", mqtt.QoS.AT_LEAST_ONCE, lambda topic, payload, **_: received.set_result((topic, payload))
+            "crt/echo",
+            mqtt.QoS.AT_LEAST_ONCE,
+            lambda topic, payload, **_: received.set_result((topic, payload)),
         )
         assert subscribe.result(WAIT)["qos"] == mqtt.QoS.AT_LEAST_ONCE
         published, _ = connection.publish("crt/echo", b"hello", mqtt.QoS.AT_LEAST_ONCE)

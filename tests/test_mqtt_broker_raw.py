@@ -7,9 +7,11 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from mqtt_support import (
+    ClientCert,
     FakeHooks,
     RawClient,
     client_context,
@@ -38,23 +40,23 @@ def broker(hooks: FakeHooks) -> Iterator[MqttBroker]:
 
 
 @pytest.fixture
-def cert() -> object:
+def cert() -> ClientCert:
     return device_cert()
 
 
 def subscribe(
-    client: RawClient, topic_filter: str, qos: int = 1, packet_id: int = 1, **options: object
+    client: RawClient, topic_filter: str, qos: int = 1, packet_id: int = 1, **options: Any
 ) -> p.SubAck:
-    client.send(p.Subscribe(packet_id, (p.SubscriptionRequest(topic_filter, qos, **options),)))  # type: ignore[arg-type]
+    client.send(p.Subscribe(packet_id, (p.SubscriptionRequest(topic_filter, qos, **options),)))
     ack = client.receive()
     assert isinstance(ack, p.SubAck), ack
     return ack
 
 
 def publish_ack(
-    client: RawClient, topic: str, payload: bytes, packet_id: int = 9, **fields: object
+    client: RawClient, topic: str, payload: bytes, packet_id: int = 9, **fields: Any
 ) -> p.Packet | None:
-    client.send(p.Publish(topic, payload, 1, packet_id=packet_id, **fields))  # type: ignore[arg-type]
+    client.send(p.Publish(topic, payload, 1, packet_id=packet_id, **fields))
     return client.receive()
 
 
@@ -80,9 +82,9 @@ def test_unknown_certificate_passes_tls_and_is_refused_at_connect(
 
 
 def test_hello_carries_connect_fields_alpn_and_server_name(
-    broker: MqttBroker, hooks: FakeHooks, cert: object
+    broker: MqttBroker, hooks: FakeHooks, cert: ClientCert
 ) -> None:
-    client = RawClient(broker.port, cert, p.MQTT_5, alpn=["x-amzn-mqtt-ca"])  # type: ignore[arg-type]
+    client = RawClient(broker.port, cert, p.MQTT_5, alpn=["x-amzn-mqtt-ca"])
     assert client.sock.selected_alpn_protocol() == "x-amzn-mqtt-ca"
     client.connect("dev", keep_alive=60, username="u?SDK=Python", clean_start=False)
     hello = hooks.hellos[-1]
@@ -93,7 +95,7 @@ def test_hello_carries_connect_fields_alpn_and_server_name(
         False,
     )
     assert hello.keep_alive == 60 and hello.alpn_protocol == "x-amzn-mqtt-ca"
-    assert hello.certificate_der == cert.der  # type: ignore[attr-defined]
+    assert hello.certificate_der == cert.der
     assert hello.source_address.startswith("127.0.0.1:")
 
 
@@ -110,9 +112,9 @@ def test_client_without_certificate_is_refused_by_tls(broker: MqttBroker) -> Non
     "version, accepted", [(ssl.TLSVersion.TLSv1_1, False), (ssl.TLSVersion.TLSv1_2, True)]
 )
 def test_tls_1_2_is_the_minimum(
-    broker: MqttBroker, cert: object, version: ssl.TLSVersion, accepted: bool
+    broker: MqttBroker, cert: ClientCert, version: ssl.TLSVersion, accepted: bool
 ) -> None:
-    context = client_context(cert)  # type: ignore[arg-type]
+    context = client_context(cert)
     context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer old versions, so the server decides
     context.minimum_version = ssl.TLSVersion.TLSv1
     context.maximum_version = version
@@ -125,31 +127,31 @@ def test_tls_1_2_is_the_minimum(
                 context.wrap_socket(raw, server_hostname="127.0.0.1")
 
 
-def test_unsupported_protocol_version_and_bad_client_ids(broker: MqttBroker, cert: object) -> None:
-    old = RawClient(broker.port, cert)  # type: ignore[arg-type]
+def test_unsupported_protocol_version_and_bad_client_ids(broker: MqttBroker, cert: ClientCert) -> None:
+    old = RawClient(broker.port, cert)
     old.send(b"\x10\x0f\x00\x06MQIsdp\x03\x02\x00\x3c\x00\x01c")
     assert old.closed_by_server() == [p.ConnAck(0x01)]
-    too_long = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    too_long = RawClient(broker.port, cert, p.MQTT_5)
     assert too_long.connect("x" * 129).reason_code == 0x85
-    empty_persistent = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    empty_persistent = RawClient(broker.port, cert)
     assert empty_persistent.connect("", clean_start=False).reason_code == 0x02
-    assigned = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    assigned = RawClient(broker.port, cert, p.MQTT_5)
     ack = assigned.connect("")
     assert ack.reason_code == 0 and ack.properties.assigned_client_identifier
     assert broker.connected_clients() == [ack.properties.assigned_client_identifier]
 
 
-def test_v5_connack_announces_aws_limits_and_clamps_keep_alive(broker: MqttBroker, cert: object) -> None:
-    client = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+def test_v5_connack_announces_aws_limits_and_clamps_keep_alive(broker: MqttBroker, cert: ClientCert) -> None:
+    client = RawClient(broker.port, cert, p.MQTT_5)
     ack = client.connect("dev", keep_alive=5, properties=Properties(session_expiry_interval=100_000))
     props = ack.properties
     assert (props.maximum_qos, props.retain_available, props.topic_alias_maximum) == (1, 1, 8)
     assert props.server_keep_alive == 30
     assert props.session_expiry_interval == 3600
     assert props.shared_subscription_available == 0 and props.subscription_identifier_available == 0
-    other = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    other = RawClient(broker.port, cert, p.MQTT_5)
     assert other.connect("other", keep_alive=0).properties.server_keep_alive == 1200
-    third = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    third = RawClient(broker.port, cert, p.MQTT_5)
     assert third.connect("third", keep_alive=60).properties.server_keep_alive is None
 
 
@@ -168,12 +170,12 @@ def test_v5_connack_announces_aws_limits_and_clamps_keep_alive(broker: MqttBroke
     ],
 )
 def test_protocol_error_closes_only_that_connection(
-    broker: MqttBroker, hooks: FakeHooks, cert: object, garbage: bytes, v5_reason: int
+    broker: MqttBroker, hooks: FakeHooks, cert: ClientCert, garbage: bytes, v5_reason: int
 ) -> None:
-    bystander = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    bystander = RawClient(broker.port, cert)
     bystander.connect("bystander")
     subscribe(bystander, "news")
-    offender = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    offender = RawClient(broker.port, cert, p.MQTT_5)
     offender.connect("offender")
     offender.send(garbage)
     assert offender.closed_by_server() == [p.Disconnect(v5_reason)]
@@ -185,26 +187,26 @@ def test_protocol_error_closes_only_that_connection(
 
 
 def test_oversized_payload_closes_the_connection_without_buffering_it(
-    broker: MqttBroker, cert: object
+    broker: MqttBroker, cert: ClientCert
 ) -> None:
-    client = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    client = RawClient(broker.port, cert, p.MQTT_5)
     client.connect("big")
     header = b"\x30" + bytes((0x80 | 0x00, 0x80, 0x40))  # remaining length 1 MiB, body never sent
     client.send(header)
     assert client.closed_by_server() == [p.Disconnect(0x95)]
-    just_over = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    just_over = RawClient(broker.port, cert)
     just_over.connect("just-over")
     just_over.send(p.Publish("t", b"x" * (128 * 1024 + 1), 0))
     assert just_over.closed_by_server() == []
-    fits = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    fits = RawClient(broker.port, cert)
     fits.connect("fits")
     subscribe(fits, "t")
     assert isinstance(publish_ack(fits, "t", b"x" * (128 * 1024)), p.PubAck)
     assert len(fits.receive().payload) == 128 * 1024  # type: ignore[union-attr]
 
 
-def test_aws_topic_limits_on_publish_and_subscribe(broker: MqttBroker, cert: object) -> None:
-    client = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+def test_aws_topic_limits_on_publish_and_subscribe(broker: MqttBroker, cert: ClientCert) -> None:
+    client = RawClient(broker.port, cert, p.MQTT_5)
     client.connect("dev")
     filters = ("a/" * 8 + "b", "a" * 257, "a/#/b", "$share/g/a", "ok/+")
     client.send(p.Subscribe(1, tuple(p.SubscriptionRequest(f, 1) for f in filters)))
@@ -216,8 +218,8 @@ def test_aws_topic_limits_on_publish_and_subscribe(broker: MqttBroker, cert: obj
     assert client.closed_by_server() == [p.Disconnect(0x90)]
 
 
-def test_subscriptions_per_connection_are_capped_at_50(broker: MqttBroker, cert: object) -> None:
-    client = RawClient(broker.port, cert)  # type: ignore[arg-type]
+def test_subscriptions_per_connection_are_capped_at_50(broker: MqttBroker, cert: ClientCert) -> None:
+    client = RawClient(broker.port, cert)
     client.connect("dev")
     for batch in range(7):
         client.send(
@@ -231,11 +233,11 @@ def test_subscriptions_per_connection_are_capped_at_50(broker: MqttBroker, cert:
 
 
 def test_second_connection_with_the_same_client_id_takes_over(
-    broker: MqttBroker, hooks: FakeHooks, cert: object
+    broker: MqttBroker, hooks: FakeHooks, cert: ClientCert
 ) -> None:
-    first = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    first = RawClient(broker.port, cert, p.MQTT_5)
     first.connect("same")
-    second = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    second = RawClient(broker.port, cert, p.MQTT_5)
     second.connect("same")
     assert first.closed_by_server() == [p.Disconnect(0x8E)]
     wait_until(lambda: ("same", "DUPLICATE_CLIENTID") in hooks.disconnects)
@@ -244,11 +246,11 @@ def test_second_connection_with_the_same_client_id_takes_over(
     assert isinstance(publish_ack(second, "t", b"x"), p.PubAck)
 
 
-def test_keep_alive_timeout_disconnects_a_silent_client(hooks: FakeHooks, cert: object) -> None:
+def test_keep_alive_timeout_disconnects_a_silent_client(hooks: FakeHooks, cert: ClientCert) -> None:
     with running_broker(hooks, BrokerLimits(min_keep_alive=1)) as broker:
-        silent = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+        silent = RawClient(broker.port, cert, p.MQTT_5)
         silent.connect("silent", keep_alive=1)
-        pinging = RawClient(broker.port, cert)  # type: ignore[arg-type]
+        pinging = RawClient(broker.port, cert)
         pinging.connect("pinging", keep_alive=1)
         for _ in range(4):
             pinging.send(p.PingReq())
@@ -260,19 +262,19 @@ def test_keep_alive_timeout_disconnects_a_silent_client(hooks: FakeHooks, cert: 
 
 
 def test_reserved_topic_replies_reach_only_the_requester(
-    broker: MqttBroker, hooks: FakeHooks, cert: object
+    broker: MqttBroker, hooks: FakeHooks, cert: ClientCert
 ) -> None:
     hooks.replies["$aws/certificates/create/json"] = lambda client_id, payload: [
         OutboundMessage(
             "$aws/certificates/create/json/accepted", b'{"privateKey": "' + client_id.encode() + b'"}'
         )
     ]
-    spy = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    spy = RawClient(broker.port, cert)
     spy.connect("spy")
     subscribe(spy, "$aws/certificates/create/json/accepted", packet_id=1)
     subscribe(spy, "$aws/certificates/create/json", packet_id=2)
     subscribe(spy, "#", packet_id=3)
-    device = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    device = RawClient(broker.port, cert)
     device.connect("device")
     subscribe(device, "$aws/certificates/create/json/accepted")
     assert publish_ack(device, "$aws/certificates/create/json", b"{}") == p.PubAck(9)
@@ -288,9 +290,9 @@ def test_reserved_topic_replies_reach_only_the_requester(
 
 
 def test_unanswered_reserved_topic_is_routed_normally(
-    broker: MqttBroker, hooks: FakeHooks, cert: object
+    broker: MqttBroker, hooks: FakeHooks, cert: ClientCert
 ) -> None:
-    client = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    client = RawClient(broker.port, cert)
     client.connect("dev")
     subscribe(client, "$aws/things/dev/shadow/update")
     assert isinstance(publish_ack(client, "$aws/things/dev/shadow/update", b"{}"), p.PubAck)
@@ -300,7 +302,7 @@ def test_unanswered_reserved_topic_is_routed_normally(
 
 
 def test_authorization_of_subscribe_publish_and_receive(
-    broker: MqttBroker, hooks: FakeHooks, cert: object
+    broker: MqttBroker, hooks: FakeHooks, cert: ClientCert
 ) -> None:
     hooks.denied = {
         ("iot:Subscribe", "secret/#"),
@@ -308,7 +310,7 @@ def test_authorization_of_subscribe_publish_and_receive(
         ("iot:Receive", "hidden"),
         ("iot:RetainPublish", "kept"),
     }
-    v5 = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    v5 = RawClient(broker.port, cert, p.MQTT_5)
     v5.connect("v5")
     assert subscribe(v5, "secret/#").reason_codes == (0x87,)
     v5.send(p.Subscribe(2, (p.SubscriptionRequest("hidden", 1), p.SubscriptionRequest("seen", 1))))
@@ -320,7 +322,7 @@ def test_authorization_of_subscribe_publish_and_receive(
     assert publish_ack(v5, "seen", b"for you") == p.PubAck(9)
     delivered = v5.receive()
     assert isinstance(delivered, p.Publish) and delivered.topic == "seen"
-    v311 = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    v311 = RawClient(broker.port, cert)
     v311.connect("v311")
     assert subscribe(v311, "secret/#").reason_codes == (0x80,)
     v311.send(p.Publish("forbidden", b"x", 1, packet_id=4))
@@ -328,18 +330,18 @@ def test_authorization_of_subscribe_publish_and_receive(
     wait_until(lambda: ("v311", "FORBIDDEN_ACCESS") in hooks.disconnects)
 
 
-def test_retained_messages(broker: MqttBroker, cert: object) -> None:
-    publisher = RawClient(broker.port, cert)  # type: ignore[arg-type]
+def test_retained_messages(broker: MqttBroker, cert: ClientCert) -> None:
+    publisher = RawClient(broker.port, cert)
     publisher.connect("publisher")
     assert isinstance(publish_ack(publisher, "state/a", b"on", retain=True), p.PubAck)
     assert isinstance(publish_ack(publisher, "state/b", b"off", retain=True), p.PubAck)
-    late = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    late = RawClient(broker.port, cert)
     late.connect("late")
     subscribe(late, "state/+")
     got = {(m.topic, m.payload, m.retain) for m in (late.receive(), late.receive())}  # type: ignore[union-attr]
     assert got == {("state/a", b"on", True), ("state/b", b"off", True)}
     assert isinstance(publish_ack(publisher, "state/a", b"", retain=True), p.PubAck)  # clears
-    later = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    later = RawClient(broker.port, cert, p.MQTT_5)
     later.connect("later")
     subscribe(later, "state/+")
     only = later.receive()
@@ -348,11 +350,11 @@ def test_retained_messages(broker: MqttBroker, cert: object) -> None:
     assert publish_ack(later, "x", b"") == p.PubAck(9)  # nothing retained was sent again before this
 
 
-def test_v5_topic_alias_and_message_properties(broker: MqttBroker, cert: object) -> None:
-    receiver = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+def test_v5_topic_alias_and_message_properties(broker: MqttBroker, cert: ClientCert) -> None:
+    receiver = RawClient(broker.port, cert, p.MQTT_5)
     receiver.connect("receiver")
     subscribe(receiver, "t/#")
-    sender = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+    sender = RawClient(broker.port, cert, p.MQTT_5)
     sender.connect("sender")
     props = Properties(
         topic_alias=2,
@@ -373,8 +375,8 @@ def test_v5_topic_alias_and_message_properties(broker: MqttBroker, cert: object)
     assert sender.closed_by_server() == [p.Disconnect(0x94)]
 
 
-def test_unsubscribe_and_qos_2_subscription_granted_qos_1(broker: MqttBroker, cert: object) -> None:
-    client = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+def test_unsubscribe_and_qos_2_subscription_granted_qos_1(broker: MqttBroker, cert: ClientCert) -> None:
+    client = RawClient(broker.port, cert, p.MQTT_5)
     client.connect("dev")
     assert subscribe(client, "t", qos=2).reason_codes == (1,)
     client.send(p.Unsubscribe(5, ("t", "never")))
@@ -384,27 +386,29 @@ def test_unsubscribe_and_qos_2_subscription_granted_qos_1(broker: MqttBroker, ce
     assert client.receive() == p.PingResp()  # nothing delivered after unsubscribing
 
 
-def test_persistent_session_keeps_subscriptions_and_queues_qos1(broker: MqttBroker, cert: object) -> None:
-    device = RawClient(broker.port, cert)  # type: ignore[arg-type]
+def test_persistent_session_keeps_subscriptions_and_queues_qos1(broker: MqttBroker, cert: ClientCert) -> None:
+    device = RawClient(broker.port, cert)
     device.connect("sleepy", clean_start=False)
     subscribe(device, "cmd")
     device.send(p.Disconnect())
     device.close()
     wait_until(lambda: broker.connected_clients() == [])
-    sender = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    sender = RawClient(broker.port, cert)
     sender.connect("sender")
     assert isinstance(publish_ack(sender, "cmd", b"wake up"), p.PubAck)
     sender.send(p.Publish("cmd", b"qos0 is not queued", 0))
-    back = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    back = RawClient(broker.port, cert)
     assert back.connect("sleepy", clean_start=False).session_present is True
     queued = back.receive()
     assert isinstance(queued, p.Publish) and queued.payload == b"wake up"
-    fresh = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    fresh = RawClient(broker.port, cert)
     assert fresh.connect("sleepy", clean_start=True).session_present is False
 
 
-def test_server_side_publish_and_presence_events(broker: MqttBroker, hooks: FakeHooks, cert: object) -> None:
-    watcher = RawClient(broker.port, cert)  # type: ignore[arg-type]
+def test_server_side_publish_and_presence_events(
+    broker: MqttBroker, hooks: FakeHooks, cert: ClientCert
+) -> None:
+    watcher = RawClient(broker.port, cert)
     watcher.connect("watcher")
     subscribe(watcher, "$aws/events/presence/+/+")
 
@@ -415,7 +419,7 @@ def test_server_side_publish_and_presence_events(broker: MqttBroker, hooks: Fake
             if event.topic.endswith("/other"):  # the watcher's own connected event may come first
                 return event
 
-    other = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    other = RawClient(broker.port, cert)
     other.connect("other")
     assert next_event_about_other().topic == "$aws/events/presence/connected/other"
     other.send(p.Disconnect())
@@ -428,13 +432,13 @@ def test_server_side_publish_and_presence_events(broker: MqttBroker, hooks: Fake
     assert isinstance(event, p.Publish) and event.payload == b"thing created"
 
 
-def test_will_message_published_when_the_connection_is_lost(broker: MqttBroker, cert: object) -> None:
-    watcher = RawClient(broker.port, cert)  # type: ignore[arg-type]
+def test_will_message_published_when_the_connection_is_lost(broker: MqttBroker, cert: ClientCert) -> None:
+    watcher = RawClient(broker.port, cert)
     watcher.connect("watcher")
     subscribe(watcher, "wills/+")
-    doomed = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    doomed = RawClient(broker.port, cert)
     doomed.connect("doomed", will=p.Will("wills/doomed", b"gone", 1))
-    polite = RawClient(broker.port, cert)  # type: ignore[arg-type]
+    polite = RawClient(broker.port, cert)
     polite.connect("polite", will=p.Will("wills/polite", b"gone", 1))
     polite.send(p.Disconnect())
     polite.close()
@@ -443,9 +447,9 @@ def test_will_message_published_when_the_connection_is_lost(broker: MqttBroker, 
     assert isinstance(will, p.Publish) and will.topic == "wills/doomed"
 
 
-def test_stop_disconnects_everyone_and_is_idempotent(hooks: FakeHooks, cert: object) -> None:
+def test_stop_disconnects_everyone_and_is_idempotent(hooks: FakeHooks, cert: ClientCert) -> None:
     with running_broker(hooks) as broker:
-        client = RawClient(broker.port, cert, p.MQTT_5)  # type: ignore[arg-type]
+        client = RawClient(broker.port, cert, p.MQTT_5)
         client.connect("dev")
         broker.stop()
         assert client.closed_by_server() == [p.Disconnect(0x8B)]
@@ -455,11 +459,11 @@ def test_stop_disconnects_everyone_and_is_idempotent(hooks: FakeHooks, cert: obj
             broker.publish(OutboundMessage("t", b""))
 
 
-def test_two_hundred_concurrent_connections(broker: MqttBroker, cert: object) -> None:
+def test_two_hundred_concurrent_connections(broker: MqttBroker, cert: ClientCert) -> None:
     clients = []
     try:
         for number in range(200):
-            client = RawClient(broker.port, cert)  # type: ignore[arg-type]
+            client = RawClient(broker.port, cert)
             client.send(p.Connect(f"c{number}", keep_alive=60))
             clients.append(client)
         for client in clients:
