@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from mqtt_support import (
     ClientCert,
     FakeHooks,
@@ -26,6 +27,7 @@ from mock_iotprov.mqtt.broker import MqttBroker
 from mock_iotprov.mqtt.hooks import OutboundMessage
 from mock_iotprov.mqtt.limits import BrokerLimits
 from mock_iotprov.mqtt.properties import Properties
+from mock_iotprov.pki.authority import get_pki
 
 
 @pytest.fixture
@@ -476,3 +478,69 @@ def test_two_hundred_concurrent_connections(broker: MqttBroker, cert: ClientCert
     finally:
         for client in clients:
             client.close()
+
+
+def test_hello_carries_the_certificates_the_client_sent_after_its_leaf(
+    broker: MqttBroker, hooks: FakeHooks
+) -> None:
+    leaf = device_cert()
+    device_ca = get_pki().device_ca.certificate
+    with_chain = ClientCert(
+        leaf.certificate_pem + get_pki().device_ca.certificate_pem(), leaf.key_pem, leaf.der
+    )
+    client = RawClient(broker.port, with_chain)
+    client.connect("chained")
+    hello = hooks.hellos[-1]
+    assert hello.certificate_der == leaf.der
+    assert hello.chain_der == (device_ca.public_bytes(serialization.Encoding.DER),)
+
+
+def test_unacknowledged_qos1_is_resent_with_dup_when_the_session_resumes(
+    broker: MqttBroker, cert: ClientCert
+) -> None:
+    device = RawClient(broker.port, cert)
+    device.connect("forgetful", clean_start=False)
+    subscribe(device, "cmd")
+    sender = RawClient(broker.port, cert)
+    sender.connect("sender")
+    assert isinstance(publish_ack(sender, "cmd", b"do it"), p.PubAck)
+    first = device.receive()
+    assert isinstance(first, p.Publish) and not first.dup
+    device.close()  # no PUBACK
+    wait_until(lambda: "forgetful" not in broker.connected_clients())
+    back = RawClient(broker.port, cert)
+    assert back.connect("forgetful", clean_start=False).session_present
+    again = back.receive()
+    assert isinstance(again, p.Publish)
+    assert (again.payload, again.dup, again.packet_id) == (b"do it", True, first.packet_id)
+
+
+def test_v5_receive_maximum_limits_unacknowledged_deliveries(broker: MqttBroker, cert: ClientCert) -> None:
+    slow = RawClient(broker.port, cert, p.MQTT_5)
+    slow.connect("slow", properties=Properties(receive_maximum=1))
+    subscribe(slow, "work")
+    sender = RawClient(broker.port, cert)
+    sender.connect("sender")
+    for number in range(3):
+        assert isinstance(publish_ack(sender, "work", str(number).encode(), packet_id=number + 1), p.PubAck)
+    first = slow.receive()
+    assert isinstance(first, p.Publish) and first.payload == b"0"
+    slow.send(p.PingReq())
+    assert slow.receive() == p.PingResp()  # the second waits for the first PUBACK
+    for expected in (b"1", b"2"):
+        slow.send(p.PubAck(first.packet_id or 0))
+        first = slow.receive()  # type: ignore[assignment]
+        assert isinstance(first, p.Publish) and first.payload == expected
+
+
+def test_persistent_session_expires(hooks: FakeHooks, cert: ClientCert) -> None:
+    with running_broker(hooks, BrokerLimits(session_expiry=1, min_keep_alive=1)) as broker:
+        device = RawClient(broker.port, cert)
+        device.connect("brief", clean_start=False)
+        subscribe(device, "cmd")
+        device.send(p.Disconnect())
+        device.close()
+        wait_until(lambda: "brief" not in broker.connected_clients())
+        threading.Event().wait(1.6)
+        back = RawClient(broker.port, cert)
+        assert back.connect("brief", clean_start=False).session_present is False
