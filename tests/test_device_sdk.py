@@ -471,3 +471,22 @@ def test_broker_stops_with_the_mock_and_patch_session_runs_one() -> None:
         )
     finally:
         handle.stop()
+
+
+def test_decorator_runs_a_broker_for_each_call() -> None:
+    import boto3
+
+    from mock_iotprov import active, mock_iot_provisioning
+
+    endpoints: list[str] = []
+
+    @mock_iot_provisioning(mqtt=True, mqtt_host="localhost")
+    def look_up_endpoint() -> None:
+        client = boto3.client("iot", region_name="us-east-1")
+        endpoints.append(client.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"])
+        running = active.global_mock()
+        assert running is not None and running.mqtt_port > 0
+
+    look_up_endpoint()
+    look_up_endpoint()
+    assert endpoints == ["localhost", "localhost"]
