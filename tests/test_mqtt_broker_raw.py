@@ -242,7 +242,8 @@ def test_second_connection_with_the_same_client_id_takes_over(
     second = RawClient(broker.port, cert, p.MQTT_5)
     second.connect("same")
     assert first.closed_by_server() == [p.Disconnect(0x8E)]
-    wait_until(lambda: ("same", "DUPLICATE_CLIENTID") in hooks.disconnects)
+    wait_until(lambda: len(hooks.presence) == 3)
+    assert hooks.presence == [("connected", "same"), ("DUPLICATE_CLIENTID", "same"), ("connected", "same")]
     assert broker.connected_clients() == ["same"]
     subscribe(second, "t")
     assert isinstance(publish_ack(second, "t", b"x"), p.PubAck)
