@@ -545,3 +545,32 @@ def test_persistent_session_expires(hooks: FakeHooks, cert: ClientCert) -> None:
         threading.Event().wait(1.6)
         back = RawClient(broker.port, cert)
         assert back.connect("brief", clean_start=False).session_present is False
+
+
+def test_v5_disconnect_with_will_message_publishes_the_will(broker: MqttBroker, cert: ClientCert) -> None:
+    watcher = RawClient(broker.port, cert)
+    watcher.connect("watcher")
+    subscribe(watcher, "wills/+")
+    leaving = RawClient(broker.port, cert, p.MQTT_5)
+    leaving.connect(
+        "leaving", will=p.Will("wills/leaving", b"bye", 1, properties=Properties(content_type="t"))
+    )
+    leaving.send(p.Disconnect(0x04, Properties(reason_string="going", user_properties=(("k", "v"),))))
+    will = watcher.receive()
+    assert isinstance(will, p.Publish) and (will.topic, will.payload) == ("wills/leaving", b"bye")
+
+
+def test_expired_retained_message_is_not_delivered(broker: MqttBroker, cert: ClientCert) -> None:
+    publisher = RawClient(broker.port, cert, p.MQTT_5)
+    publisher.connect("publisher")
+    short = Properties(message_expiry_interval=1)
+    assert publish_ack(publisher, "news/short", b"stale soon", retain=True, properties=short) == p.PubAck(9)
+    assert publish_ack(publisher, "news/long", b"fresh", retain=True) == p.PubAck(9)
+    threading.Event().wait(1.2)
+    reader = RawClient(broker.port, cert, p.MQTT_5)
+    reader.connect("reader")
+    subscribe(reader, "news/#")
+    only = reader.receive()
+    assert isinstance(only, p.Publish) and only.topic == "news/long"
+    reader.send(p.PingReq())
+    assert reader.receive() == p.PingResp()
