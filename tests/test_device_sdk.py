@@ -24,7 +24,7 @@ from tests.device_sdk import (
     mqtt3_connection,
     mqtt5_session,
 )
-from tests.device_support import FLEET_TEMPLATE, create_template
+from tests.device_support import FLEET_TEMPLATE, NO_THING_TEMPLATE, create_template
 from tests.helpers import ROLE_ARN, TestCertificateAuthority, iot_client, make_csr, pem_text, subject_name
 
 UTC = datetime.timezone.utc
@@ -194,6 +194,7 @@ def _register_request(
         ("expired token", 400, "InvalidCertificateOwnershipToken"),
         ("missing template", 404, "ResourceNotFound"),
         ("disabled template", 400, "InvalidRequest"),
+        ("JITP template", 400, "InvalidRequest"),
         ("hook denies", 403, "AccessDenied"),
         ("hook raises", 403, "AccessDenied"),
         ("hook unregistered", 403, "AccessDenied"),
@@ -203,9 +204,13 @@ def _register_request(
 def test_register_thing_rejections_through_the_sdk(
     mock: MockIotProvisioning, iot: Any, case: str, status: int, code: str
 ) -> None:
-    template = {"missing template": "absent", "disabled template": "off"}.get(case, "fleet")
+    template = {"missing template": "absent", "disabled template": "off", "JITP template": "jitp"}.get(
+        case, "fleet"
+    )
     if case == "disabled template":
         create_template(iot, "off", enabled=False)
+    if case == "JITP template":
+        create_template(iot, "jitp", NO_THING_TEMPLATE, type="JITP")
     if case.startswith("hook"):
         iot.update_provisioning_template(templateName="fleet", preProvisioningHook={"targetArn": HOOK_ARN})
         if case == "hook denies":
@@ -219,7 +224,7 @@ def test_register_thing_rejections_through_the_sdk(
         template = "broken"
     claim_template = template if case in ("disabled template", "template fails") else "fleet"
     credentials = claim_credentials(iot, claim_template)
-    if case == "missing template":  # a claim may not even publish there: a trusted device's certificate
+    if case in ("missing template", "JITP template"):  # no claim for those: a trusted device's certificate
         trusted = iot.create_keys_and_certificate(setAsActive=True)
         credentials = Credentials(trusted["certificatePem"], trusted["keyPair"]["PrivateKey"])
     with time_machine.travel(datetime.datetime.now(UTC), tick=True) as traveller:
