@@ -60,10 +60,11 @@ def test_list_things_error_and_paginator() -> None:
 def test_responses_are_what_aiobotocore_would_parse() -> None:
     seen: list[tuple[Any, Any, Any]] = []
 
+    def record(http_response: Any, parsed: Any, model: Any, **_: Any) -> None:
+        seen.append((http_response, parsed, model))
+
     async def scenario(client: Any) -> None:
-        client.meta.events.register(
-            "after-call.iot", lambda http_response, parsed, model, **_: seen.append((http_response, parsed, model))
-        )
+        client.meta.events.register("after-call.iot", record)
         await client.create_thing(thingName="a", attributePayload={"attributes": {"k": "v"}})
         await client.describe_thing(thingName="a")
         with pytest.raises(client.exceptions.ResourceNotFoundException):
