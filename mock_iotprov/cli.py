@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from mock_iotprov.doors.server import DEFAULT_HOST, DEFAULT_PORT, IotProvisioningServer
+from mock_iotprov.persistence.database import IncompatibleStateError
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID
 
 
@@ -45,25 +46,39 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="generate a new RSA key for every key handed out instead of drawing from the key pool (slow)",
     )
+    serve.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep all state in an SQLite database under DIR, restored at the next start (default: memory)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request on stderr")
     return parser
 
 
-def serve(host: str, port: int, account_id: str, *, fresh_keys: bool = False) -> int:
-    """Run the endpoint until SIGINT or SIGTERM; returns the exit status (0, or 1 if it cannot listen)."""
-    server = IotProvisioningServer(host, port, account_id=account_id, fresh_keys=fresh_keys)
+def serve(
+    host: str, port: int, account_id: str, *, fresh_keys: bool = False, state_dir: str | None = None
+) -> int:
+    """Run the endpoint until SIGINT or SIGTERM; returns the exit status (0; 1 if it cannot listen; 2 if
+    the state directory cannot be used)."""
+    server = IotProvisioningServer(
+        host, port, account_id=account_id, fresh_keys=fresh_keys, state_dir=state_dir
+    )
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         server.request_stop()
 
     try:
         server.start()
+    except IncompatibleStateError as exc:
+        print(f"mock_iotprov: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"mock_iotprov: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(f"mock_iotprov listening on {server.url} (account {server.account_id})", flush=True)
+        print(f"mock_iotprov dashboard at {server.url}/_mock_iotprov/", flush=True)
         server.serve_forever()
     finally:
         server.stop()
@@ -80,4 +95,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    return serve(args.host, args.port, args.account_id, fresh_keys=args.fresh_keys)
+    return serve(args.host, args.port, args.account_id, fresh_keys=args.fresh_keys, state_dir=args.state_dir)

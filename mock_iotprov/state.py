@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime
 import threading
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from mock_iotprov.persistence.journal import Journal
 
 T = TypeVar("T")
 
@@ -35,13 +38,26 @@ class Store:
             found = self._components[kind] = kind()
         return found
 
+    def components(self) -> dict[type[Any], Any]:
+        """Every domain table the store has (what is saved of it); read it under the store's lock."""
+        return self._components
+
+    def restore(self, components: dict[type[Any], Any]) -> None:
+        """Replace the store's tables with saved ones (before the store serves any request)."""
+        self._components = dict(components)
+
 
 class Backend:
-    """The stores of one mock, keyed by (account, region)."""
+    """The stores of one mock, keyed by (account, region).
+
+    ``journal``, when set (``serve --state-dir``), makes every change durable before it is acknowledged
+    (see :mod:`mock_iotprov.persistence.journal`).
+    """
 
     def __init__(self) -> None:
         self._stores: dict[tuple[str, str], Store] = {}
         self._lock = threading.Lock()
+        self.journal: Journal | None = None
 
     def store(self, account_id: str, region: str) -> Store:
         """The store for (account, region), created on first use."""
@@ -54,13 +70,27 @@ class Backend:
                     found = self._stores[key] = Store(account_id, region)
         return found
 
+    def restore_store(self, account_id: str, region: str, components: dict[type[Any], Any]) -> Store:
+        """Create the store for (account, region) with saved tables (at start-up, before any request)."""
+        store = Store(account_id, region)
+        store.restore(components)
+        with self._lock:
+            self._stores[(account_id, region)] = store
+        return store
+
+    def current_store(self, account_id: str, region: str) -> Store | None:
+        """The store for (account, region) if it exists (never creates one)."""
+        return self._stores.get((account_id, region))
+
     def stores(self) -> list[Store]:
         """Every store created so far."""
         return list(self._stores.values())
 
     def reset(self) -> None:
-        """Forget all state (every account and region)."""
+        """Forget all state (every account and region); with a journal, durably."""
         self._stores = {}
+        if self.journal is not None:
+            self.journal.wait(self.journal.cleared())
 
 
 @dataclass(frozen=True)
@@ -69,10 +99,14 @@ class MockOptions:
 
     ``fresh_keys``: every operation that hands out a private key generates a new one (slow: ~45 ms each)
     instead of drawing from the process's key pool, where a key can repeat (see ``mock_iotprov.pki.keys``).
+    ``keep_private_keys``: remember the private key of every certificate and claim the mock issues (the
+    local endpoint does, for its dashboard and its state directory; AWS keeps none, and in-process mocks
+    don't, to save memory).
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
     fresh_keys: bool = False
+    keep_private_keys: bool = False
 
 
 def partition_of(region: str) -> str:

@@ -417,7 +417,7 @@ def test_an_exception_in_the_server_is_logged_and_answered_500(
     def explode(*args: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mock_iotprov.doors.server.answer", explode)
+    monkeypatch.setattr("mock_iotprov.doors.server.answer_operation", explode)
     with caplog.at_level(logging.ERROR, logger="mock_iotprov.server"):
         status, headers, _ = request(server, "GET", "/provisioning-templates")
     assert (status, headers["x-amzn-errortype"]) == (500, "InternalFailureException")
@@ -560,7 +560,7 @@ def test_cli_serves_and_exits_0_on_signal(stop_signal: signal.Signals) -> None:
             process.kill()
             process.wait()
     assert process.returncode == 0, err.decode()
-    assert out == b""
+    assert out.splitlines() == [f"mock_iotprov dashboard at {url}/_mock_iotprov/".encode()]
     assert b"Traceback" not in err
 
 
