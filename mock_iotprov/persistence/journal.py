@@ -40,7 +40,9 @@ class Journal:
     def __init__(self, database: StateDatabase, backend: Backend) -> None:
         self.database = database
         self._backend = backend
-        self._condition = threading.Condition()
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)  # the writer waits here for changes
+        self._done = threading.Condition(self._lock)  # requests wait here for their round
         self._dirty: dict[StoreKey, Store] = {}
         self._clear_pending = False
         self._issued = 0
@@ -53,26 +55,26 @@ class Journal:
 
     def changed(self, store: Store) -> int:
         """Note that ``store`` changed (call with its lock held); returns the ticket to :meth:`wait` on."""
-        with self._condition:
+        with self._lock:
             self._issued += 1
             self._dirty[(store.account_id, store.region)] = store
-            self._condition.notify_all()
+            self._work.notify()
             return self._issued
 
     def cleared(self) -> int:
         """Note that every store was dropped (a reset); returns the ticket to :meth:`wait` on."""
-        with self._condition:
+        with self._lock:
             self._issued += 1
             self._dirty.clear()
             self._clear_pending = True
-            self._condition.notify_all()
+            self._work.notify()
             return self._issued
 
     def wait(self, ticket: int) -> None:
         """Block until the change behind ``ticket`` is on disk; ``ServiceError`` if writing it failed."""
-        with self._condition:
+        with self._lock:
             while self._durable < ticket and self._failed_upto < ticket and not self._closed:
-                self._condition.wait()
+                self._done.wait()
             if self._durable >= ticket:
                 return
             message = self._failure or "the mock_iotprov state database is closed"
@@ -80,9 +82,9 @@ class Journal:
 
     def _run(self) -> None:
         while True:
-            with self._condition:
+            with self._lock:
                 while not self._dirty and not self._clear_pending and not self._closed:
-                    self._condition.wait()
+                    self._work.wait()
                 if self._closed and not self._dirty and not self._clear_pending:
                     return
                 dirty, self._dirty = self._dirty, {}
@@ -92,19 +94,19 @@ class Journal:
                 self.database.write(self._encoded(dirty), clear_first=clear_first)
             except Exception as exc:  # noqa: BLE001 - reported to every waiting request
                 log.exception("mock_iotprov: writing the state database failed")
-                with self._condition:
+                with self._lock:
                     self._failed_upto, self._failure = upto, repr(exc)
                     for key, store in dirty.items():
                         self._dirty.setdefault(key, store)
                     self._clear_pending = self._clear_pending or clear_first
-                    self._condition.notify_all()
+                    self._done.notify_all()
                     if self._closed:
                         return
-                    self._condition.wait(_RETRY_SECONDS)
+                    self._work.wait(_RETRY_SECONDS)
                 continue
-            with self._condition:
+            with self._lock:
                 self._durable = max(self._durable, upto)
-                self._condition.notify_all()
+                self._done.notify_all()
 
     def _encoded(self, dirty: dict[StoreKey, Store]) -> dict[StoreKey, bytes]:
         encoded: dict[StoreKey, bytes] = {}
@@ -117,8 +119,9 @@ class Journal:
 
     def close(self) -> None:
         """Write what is pending, stop the writer, close the database."""
-        with self._condition:
+        with self._lock:
             self._closed = True
-            self._condition.notify_all()
+            self._work.notify()
+            self._done.notify_all()
         self._thread.join()
         self.database.close()
