@@ -328,3 +328,21 @@ def test_without_a_state_directory_nothing_is_written(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reset_is_durable_too(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    server = ServeProcess("--state-dir", str(state_dir))
+    try:
+        server.client().create_thing(thingName="gone")
+        request = urllib.request.Request(f"{server.url}/_mock_iotprov/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        server.client().create_thing(thingName="kept")
+    finally:
+        server.kill()  # no graceful shutdown: what was acknowledged must already be on disk
+    restarted = ServeProcess("--state-dir", str(state_dir))
+    try:
+        assert [t["thingName"] for t in restarted.client().list_things()["things"]] == ["kept"]
+    finally:
+        restarted.stop()
