@@ -37,7 +37,7 @@ def _serve(*arguments: str) -> Iterator[int]:
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", *arguments],
+        [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", "--no-mqtt", *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,

@@ -38,6 +38,8 @@ def call_operation(
     journal = backend.journal
     with store.lock:
         try:
+            if store.sweepers:
+                store.sweep(context)
             result = handler(context, **params)
         except ServiceError:
             raise

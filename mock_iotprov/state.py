@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from mock_iotprov.persistence.journal import Journal
 
 T = TypeVar("T")
+SavedStore = tuple[dict[type[Any], Any], dict[str, Callable[["RequestContext"], None]]]
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -30,6 +32,13 @@ class Store:
         self.region = region
         self.lock = threading.RLock()
         self._components: dict[type[Any], Any] = {}
+        self.sweepers: dict[str, Callable[[RequestContext], None]] = {}
+        """Lazy-expiry work (keyed by name) run under the lock before every operation on this store."""
+
+    def sweep(self, ctx: RequestContext) -> None:
+        """Run the store's sweepers (the caller holds the lock): expired things go before anyone looks."""
+        for sweeper in list(self.sweepers.values()):
+            sweeper(ctx)
 
     def component(self, kind: type[T]) -> T:
         """The store's instance of ``kind`` (a domain's tables), created empty on first use."""
@@ -38,13 +47,14 @@ class Store:
             found = self._components[kind] = kind()
         return found
 
-    def components(self) -> dict[type[Any], Any]:
-        """Every domain table the store has (what is saved of it); read it under the store's lock."""
-        return self._components
+    def saved(self) -> SavedStore:
+        """What is saved of the store: its domain tables and its sweepers (read it under the lock)."""
+        return self._components, self.sweepers
 
-    def restore(self, components: dict[type[Any], Any]) -> None:
-        """Replace the store's tables with saved ones (before the store serves any request)."""
-        self._components = dict(components)
+    def restore(self, saved: SavedStore) -> None:
+        """Replace the store's tables and sweepers with saved ones (before it serves any request)."""
+        components, sweepers = saved
+        self._components, self.sweepers = dict(components), dict(sweepers)
 
 
 class Backend:
@@ -70,10 +80,10 @@ class Backend:
                     found = self._stores[key] = Store(account_id, region)
         return found
 
-    def restore_store(self, account_id: str, region: str, components: dict[type[Any], Any]) -> Store:
-        """Create the store for (account, region) with saved tables (at start-up, before any request)."""
+    def restore_store(self, account_id: str, region: str, saved: SavedStore) -> Store:
+        """Create the store for (account, region) from saved state (at start-up, before any request)."""
         store = Store(account_id, region)
-        store.restore(components)
+        store.restore(saved)
         with self._lock:
             self._stores[(account_id, region)] = store
         return store
@@ -102,11 +112,14 @@ class MockOptions:
     ``keep_private_keys``: remember the private key of every certificate and claim the mock issues (the
     local endpoint does, for its dashboard and its state directory; AWS keeps none, and in-process mocks
     don't, to save memory).
+    ``data_endpoint``: the host of the mock's MQTT broker, when one runs; ``DescribeEndpoint`` answers it
+    for the data endpoints.
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
     fresh_keys: bool = False
     keep_private_keys: bool = False
+    data_endpoint: str | None = None
 
 
 def partition_of(region: str) -> str:

@@ -26,6 +26,8 @@ class ServeProcess:
         child_env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), child_env.get("PYTHONPATH")])
         )
+        if "--mqtt-port" not in arguments:
+            arguments = (*arguments, "--no-mqtt")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", *arguments],
             stdout=subprocess.PIPE,
@@ -43,7 +45,9 @@ class ServeProcess:
         if not line.startswith("mock_iotprov listening on "):
             self.kill()
             raise AssertionError(f"serve did not start: {line!r}; stderr: {self.stderr_text()}")
-        self.url = line.split()[3]
+        words = line.split()
+        self.url = words[3]
+        self.mqtt_port = int(words[5].rsplit(":", 1)[1]) if words[4] == "and" else None
 
     def client(self, **config: Any) -> Any:
         """A boto3 ``iot`` client of this endpoint (no retries, so a dead endpoint fails at once)."""
@@ -82,5 +86,14 @@ def run_serve(*arguments: str, timeout: float = 60.0) -> subprocess.CompletedPro
     """Run ``serve`` expecting it to exit by itself (e.g. refusing a state directory)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    command: Sequence[str] = [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", *arguments]
+    command: Sequence[str] = [
+        sys.executable,
+        "-m",
+        "mock_iotprov",
+        "serve",
+        "--port",
+        "0",
+        "--no-mqtt",
+        *arguments,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)

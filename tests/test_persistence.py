@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from cryptography import x509
-from serve_process import ServeProcess, run_serve
 
 from mock_iotprov.dispatch import call_operation
 from mock_iotprov.invariants import registry_problems
@@ -24,6 +23,7 @@ from mock_iotprov.pki import is_signed_by
 from mock_iotprov.protocol.errors import ServiceError
 from mock_iotprov.protocol.serialize import serialize_error
 from mock_iotprov.state import Backend, MockOptions
+from tests.serve_process import ServeProcess, run_serve
 
 TEMPLATE = json.dumps(
     {
@@ -344,5 +344,47 @@ def test_a_reset_is_durable_too(tmp_path: Path) -> None:
     restarted = ServeProcess("--state-dir", str(state_dir))
     try:
         assert [t["thingName"] for t in restarted.client().list_things()["things"]] == ["kept"]
+    finally:
+        restarted.stop()
+
+
+def test_what_a_device_provisioned_over_mqtt_survives_a_kill_9(tmp_path: Path) -> None:
+    from awsiot import iotidentity
+
+    from tests.device_sdk import TIMEOUT, Credentials, identity_v2, mqtt5_session
+    from tests.device_support import create_template
+
+    state_dir = tmp_path / "state"
+    server = ServeProcess("--state-dir", str(state_dir), "--mqtt-port", "0")
+    try:
+        assert server.mqtt_port is not None
+        iot = server.client()
+        create_template(iot)
+        claim = iot.create_provisioning_claim(templateName="fleet")
+
+        class Served:
+            mqtt_host, mqtt_port, ca_bundle_pem = "127.0.0.1", server.mqtt_port, _ca_bundle(server)
+
+        credentials = Credentials(claim["certificatePem"], claim["keyPair"]["PrivateKey"])
+        with mqtt5_session(Served(), credentials, "durable-device") as session:
+            identity = identity_v2(session.client)
+            keys = identity.create_keys_and_certificate(iotidentity.CreateKeysAndCertificateRequest()).result(
+                TIMEOUT
+            )
+            request = iotidentity.RegisterThingRequest(
+                template_name="fleet",
+                certificate_ownership_token=keys.certificate_ownership_token,
+                parameters={"SerialNumber": "SN-9"},
+            )
+            thing_name = identity.register_thing(request).result(TIMEOUT).thing_name
+    finally:
+        server.kill()
+    restarted = ServeProcess("--state-dir", str(state_dir))
+    try:
+        iot = restarted.client()
+        assert iot.describe_thing(thingName=thing_name)["thingName"] == thing_name
+        described = iot.describe_certificate(certificateId=keys.certificate_id)["certificateDescription"]
+        assert described["status"] == "ACTIVE"
+        assert iot.list_thing_principals(thingName=thing_name)["principals"] == [described["certificateArn"]]
     finally:
         restarted.stop()

@@ -381,7 +381,8 @@ class IotProvisioningServer:
 
     ``port=0`` picks a free port. ``start()`` serves from a background thread and returns once the
     endpoint accepts connections; ``stop()`` ends it (and its open connections); ``serve_forever()`` blocks
-    until ``stop()`` or ``request_stop()`` is called. Pass ``backend`` to share state with another door.
+    until ``stop()`` or ``request_stop()`` is called. Pass ``backend`` to share state with another door,
+    ``data_endpoint`` for the host ``DescribeEndpoint`` answers for the data endpoints (an MQTT broker's).
     """
 
     def __init__(
@@ -392,11 +393,14 @@ class IotProvisioningServer:
         account_id: str = DEFAULT_ACCOUNT_ID,
         fresh_keys: bool = False,
         backend: Backend | None = None,
+        data_endpoint: str | None = None,
         state_dir: str | Path | None = None,
         connected_clients: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.host = host
-        self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys, keep_private_keys=True)
+        self.options = MockOptions(
+            account_id=account_id, fresh_keys=fresh_keys, data_endpoint=data_endpoint, keep_private_keys=True
+        )
         self.backend = backend if backend is not None else Backend()
         self.state_dir = None if state_dir is None else Path(state_dir)
         self.connected_clients = connected_clients
@@ -430,8 +434,7 @@ class IotProvisioningServer:
         with self._lock:
             if self._httpd is not None:
                 return self
-            if self.state_dir is not None and self._journal is None:
-                self._journal = open_state_directory(self.backend, self.state_dir)
+            self.open_state()
             try:
                 httpd = _HttpServer(
                     (self.host, self._requested_port), self.backend, self.options, self.connected_clients
@@ -446,6 +449,13 @@ class IotProvisioningServer:
             self._stop_requested.clear()
             self._httpd, self._thread = httpd, thread
         return self
+
+    def open_state(self) -> None:
+        """Restore the state directory, if one was given and not yet opened: its CA hierarchy becomes the
+        process's, so call this before anything issues a certificate (``start()`` calls it too).
+        Raises :class:`~mock_iotprov.persistence.database.IncompatibleStateError`."""
+        if self.state_dir is not None and self._journal is None:
+            self._journal = open_state_directory(self.backend, self.state_dir)
 
     def stop(self) -> None:
         """Stop accepting, close the listening socket and every open connection (idempotent)."""

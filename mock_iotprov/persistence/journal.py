@@ -114,7 +114,7 @@ class Journal:
             if self._backend.current_store(*key) is not store:
                 continue  # dropped by a reset after it changed
             with store.lock:
-                encoded[key] = encode(store.components())
+                encoded[key] = encode(store.saved())
         return encoded
 
     def close(self) -> None:

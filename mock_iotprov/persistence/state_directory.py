@@ -34,10 +34,10 @@ def open_state_directory(backend: Backend, directory: str | Path) -> Journal:
                 raise StateFormatError("the saved CA hierarchy is not one")
             install_pki(pki)
         for (account_id, region), data in database.load_stores().items():
-            components = decode(data)
-            if not isinstance(components, dict):
+            saved = decode(data)
+            if not (isinstance(saved, tuple) and len(saved) == 2 and all(isinstance(x, dict) for x in saved)):
                 raise StateFormatError(f"the saved tables of {account_id}/{region} are not a table set")
-            backend.restore_store(account_id, region, components)
+            backend.restore_store(account_id, region, saved)
     except StateFormatError as exc:
         database.close()
         raise IncompatibleStateError(f"{database.path} cannot be restored: {exc}") from exc
