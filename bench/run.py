@@ -27,6 +27,7 @@ BENCHMARKS = [
     "bench_server",
     "bench_device",
     "bench_mqtt",
+    "bench_persistence",
 ]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from mock_iotprov.doors.server import DEFAULT_HOST, DEFAULT_PORT, IotProvisioningServer
+from mock_iotprov.persistence.database import IncompatibleStateError
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID
 
 
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
         "--fresh-keys",
         action="store_true",
         help="generate a new RSA key for every key handed out instead of drawing from the key pool (slow)",
+    )
+    serve.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep all state in an SQLite database under DIR, restored at the next start (default: memory)",
     )
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request on stderr")
     device = serve.add_argument_group("device side (MQTT over mutual TLS)")
@@ -75,8 +81,10 @@ def serve(
     mqtt_port: int | None = 8883,
     lambdas: Sequence[str] = (),
     ca_file: str | None = None,
+    state_dir: str | None = None,
 ) -> int:
-    """Run the endpoints until SIGINT or SIGTERM; returns the exit status (0, or 1 if it cannot start).
+    """Run the endpoints until SIGINT or SIGTERM; returns the exit status (0; 1 if it cannot start; 2 if
+    the state directory cannot be used).
 
     ``mqtt_port=None`` serves HTTP only.
     """
@@ -85,12 +93,25 @@ def serve(
     broker_host = mqtt_host or host
     data_endpoint = None if mqtt_port is None else broker_host
     server = IotProvisioningServer(
-        host, port, account_id=account_id, fresh_keys=fresh_keys, data_endpoint=data_endpoint
+        host,
+        port,
+        account_id=account_id,
+        fresh_keys=fresh_keys,
+        data_endpoint=data_endpoint,
+        state_dir=state_dir,
     )
+    try:
+        server.open_state()  # first: a restored CA hierarchy signs the broker's and every later certificate
+    except IncompatibleStateError as exc:
+        print(f"mock_iotprov: {exc}", file=sys.stderr)
+        return 2
     device = DeviceSide(server, broker_host, mqtt_port)
+    if mqtt_port is not None:
+        server.connected_clients = device.connected_clients
     try:
         device.prepare(lambdas, ca_file)
     except (ValueError, OSError) as exc:
+        server.stop()
         print(f"mock_iotprov: {exc}", file=sys.stderr)
         return 1
 
@@ -100,6 +121,7 @@ def serve(
     try:
         server.start()
     except OSError as exc:
+        server.stop()
         print(f"mock_iotprov: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
     try:
@@ -140,4 +162,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         mqtt_port=None if args.no_mqtt else args.mqtt_port,
         lambdas=args.lambdas,
         ca_file=args.ca_file,
+        state_dir=args.state_dir,
     )
