@@ -57,6 +57,8 @@ class Decision:
     unresolved_variables: tuple[str, ...] = ()
     """Policy variables that could not be resolved in statements for this action (a common cause of an
     unexpected deny, e.g. ``iot:Connection.Thing.ThingName`` when the client id is not the thing name)."""
+    refusal: str = ""
+    """Why the request is refused before any policy is read (e.g. the certificate is not ``ACTIVE``)."""
 
     @property
     def explicitly_denied(self) -> bool:
@@ -64,6 +66,8 @@ class Decision:
 
     @property
     def reason(self) -> str:
+        if self.refusal:
+            return f"{self.action} on {self.resource} is refused: {self.refusal}"
         if self.allowed:
             assert self.statement is not None
             return f"{self.action} on {self.resource} is allowed by {self.statement.describe()}."
