@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mock_iotprov.device import principals
+from mock_iotprov.device import jit, principals
 from mock_iotprov.device.presence import ip_address_of
 from mock_iotprov.device.principals import CLAIM, DevicePrincipal
 from mock_iotprov.mqtt.hooks import CONNECT, SUBSCRIBE, Admission, ClientHello
@@ -202,9 +202,13 @@ def authorize(
 
 def admit_connection(backend: Backend, options: MockOptions, hello: ClientHello) -> Admission:
     """``BrokerHooks.admit``: authenticate (``principals.admit``), then authorize ``iot:Connect`` on
-    ``client/<clientId>`` with the certificate's policies; a refusal says which statement decided."""
+    ``client/<clientId>`` with the certificate's policies; a refusal says which statement decided. A
+    certificate the registry does not admit may still be registered just in time (:mod:`.jit`)."""
     admission = principals.admit(backend, options, hello)
-    if not admission.accepted or not isinstance(admission.principal, DevicePrincipal):
+    if not admission.accepted:
+        just_in_time = jit.first_connection(backend, options, hello.certificate_der)
+        return admission if just_in_time is None else just_in_time
+    if not isinstance(admission.principal, DevicePrincipal):
         return admission
     decision = decide(backend, options, admission.principal, CONNECT, hello.client_id, hello.server_name)
     if not decision.allowed:
