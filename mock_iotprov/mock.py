@@ -65,7 +65,8 @@ class MockIotProvisioning:
 
     @property
     def ca_bundle_pem(self) -> str:
-        """PEM text of the mock's CA certificates, root first; every issued certificate chains to them."""
+        """PEM text of the mock's CA certificates, root first; every issued certificate chains to them,
+        and so does the MQTT broker's server certificate."""
         from mock_iotprov.pki import get_pki
 
         return get_pki().ca_bundle_pem()
@@ -116,19 +117,9 @@ class MockIotProvisioning:
         return self._broker
 
     def _start_broker(self) -> None:
-        from mock_iotprov.mqtt.broker import MqttBroker
-        from mock_iotprov.pki.server_certificate import server_credentials
+        from mock_iotprov.doors.mqtt_door import start_broker
 
-        credentials = server_credentials(self._mqtt_host)
-        broker = MqttBroker(
-            self._mqtt_host,
-            self._mqtt_port,
-            certificate_chain_pem=credentials.certificate_chain_pem,
-            private_key_pem=credentials.private_key_pem,
-            hooks=self.device_service,
-        )
-        broker.start()
-        self._broker = broker
+        self._broker = start_broker(self.device_service, self._mqtt_host, self._mqtt_port)
 
     def _stop_broker(self) -> None:
         broker, self._broker = self._broker, None

@@ -15,7 +15,8 @@ Choices where AWS is silent: the broker serves one account (the mock's); a princ
 store (region) where its claim was issued or its certificate registered, looked up in the mock's default
 region ``us-east-1`` first, then in the other regions in the order they were first used. The validity
 dates of a registered certificate are not checked at CONNECT (AWS IoT documents no such check); a claim's
-are, since a claim lives five minutes.
+are, since a claim lives five minutes. A connection admitted with a claim keeps its rights when the claim
+expires later (authentication happens at CONNECT).
 """
 
 from __future__ import annotations

@@ -130,11 +130,18 @@ class Connection:
         return self._packets.popleft()
 
     def _write(self, data: bytes) -> None:
-        if self._close_reason is not None and self.tls.closed:
+        """Queue ``data`` for this client. A failure closes this connection only (the write may come from
+        another client's publish), as does a client that lets ``max_write_buffer`` bytes pile up."""
+        if self.tls.closed:
             return
-        self.tls.write(data)
-        if self.tls.pending_write_bytes() > self.limits.max_write_buffer:
-            self.kick("SERVER_INITIATED_DISCONNECT", 0x97)
+        try:
+            self.tls.write(data)
+        except ConnectionError:
+            self.kick("CONNECTION_LOST", None)
+            return
+        if self.tls.pending_write_bytes() > self.limits.max_write_buffer and self._close_reason is None:
+            self._close_reason = "SERVER_INITIATED_DISCONNECT"
+            self.tls.abort()  # a client that does not read would keep a graceful close pending forever
 
     def _send(self, packet: p.Packet) -> None:
         self._write(codec.encode(packet, self.level))

@@ -139,6 +139,11 @@ class TlsStream:
         self.closed = True
         self.writer.close()
 
+    def abort(self) -> None:
+        """Drop the connection at once, discarding whatever is still waiting to be sent."""
+        self.closed = True
+        self.writer.transport.abort()
+
     def peer_certificates(self) -> tuple[bytes, tuple[bytes, ...]]:
         """The peer's leaf certificate (DER) and the further certificates it sent."""
         leaf = self._tls.get_peer_certificate(as_cryptography=True)
