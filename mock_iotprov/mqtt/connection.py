@@ -20,20 +20,14 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from . import codec
+from . import codec, subscribing
 from . import hooks as h
 from . import packets as p
 from .core import BrokerCore, outbound_to_message
 from .properties import Properties
-from .session import Message, Pending, SessionState, Subscription
+from .session import Message, Pending, SessionState, message_properties
 from .tls import TlsStream
-from .topics import (
-    TopicError,
-    is_shared_subscription,
-    topic_matches,
-    validate_topic_filter,
-    validate_topic_name,
-)
+from .topics import TopicError, topic_matches, validate_topic_name
 from .wire import MqttCodecError, UnsupportedProtocolVersion
 
 NOT_AUTHORIZED = 0x87
@@ -326,14 +320,7 @@ class Connection:
             return self._deny_publish(packet, NOT_AUTHORIZED)
         if packet.qos == 1 and packet.packet_id is not None:
             self._send(p.PubAck(packet.packet_id))
-        message_props = Properties(
-            payload_format_indicator=props.payload_format_indicator,
-            message_expiry_interval=props.message_expiry_interval,
-            content_type=props.content_type,
-            response_topic=props.response_topic,
-            correlation_data=props.correlation_data,
-            user_properties=props.user_properties,
-        )
+        message_props = message_properties(props)
         message = Message(topic, packet.payload, packet.qos, packet.retain, message_props, self.client_id)
         if topic.startswith(RESERVED_PREFIX):
             no_replies: Sequence[h.OutboundMessage] | None = ()
@@ -364,64 +351,28 @@ class Connection:
     def _on_subscribe(self, packet: p.Subscribe) -> None:
         v5 = self.level == p.MQTT_5
         if v5 and packet.properties.subscription_identifier is not None:
-            raise _Close("CLIENT_ERROR", 0xA1)
+            raise _Close("CLIENT_ERROR", 0xA1)  # AWS IoT Core has no subscription identifiers
         session = self.session
         assert session is not None
-        codes: list[int] = []
-        retained: list[tuple[str, int]] = []
-        for position, request in enumerate(packet.subscriptions):
-            topic_filter = request.topic_filter
-            existed = topic_filter in session.subscriptions
-            code = None
-            if position >= self.limits.max_filters_per_subscribe:
-                code = 0x97
-            elif is_shared_subscription(topic_filter):
-                code = 0x9E
-            else:
-                try:
-                    validate_topic_filter(topic_filter)
-                except TopicError:
-                    code = 0x8F
-            if (
-                code is None
-                and not existed
-                and (len(session.subscriptions) >= self.limits.max_subscriptions_per_connection)
-            ):
-                code = 0x97
-            if code is None and not self.core.authorize(
-                self.principal, self.client_id, h.SUBSCRIBE, topic_filter
-            ):
-                code = NOT_AUTHORIZED
-            if code is not None:
-                codes.append(code if v5 else 0x80)
-                continue
-            qos = min(request.qos, 1)
-            session.subscriptions[topic_filter] = Subscription(
-                qos, request.no_local, request.retain_as_published
-            )
-            if request.no_local or request.retain_as_published:
-                self.has_subscription_options = True
-            self.core.index.add(topic_filter, session, qos)
-            codes.append(qos)
-            if request.retain_handling == 0 or (request.retain_handling == 1 and not existed):
-                retained.append((topic_filter, qos))
-        self._send(p.SubAck(packet.packet_id, tuple(codes)))
+
+        def may_subscribe(topic_filter: str) -> bool:
+            return self.core.authorize(self.principal, self.client_id, h.SUBSCRIBE, topic_filter)
+
+        granted = subscribing.subscribe(packet, session, self.core.index, self.limits, may_subscribe, v5)
+        self.has_subscription_options = any(
+            sub.no_local or sub.retain_as_published for sub in session.subscriptions.values()
+        )
+        self._send(p.SubAck(packet.packet_id, granted.reason_codes))
         now = time.monotonic()
-        for topic_filter, qos in retained:
+        for topic_filter, qos in granted.retained_wanted:
             for message in self.core.retained.matching(topic_filter, now):
                 if self.core.authorize(self.principal, self.client_id, h.RECEIVE, message.topic):
                     self.send_message(message, min(qos, message.qos), True)
 
     def _on_unsubscribe(self, packet: p.Unsubscribe) -> None:
-        session = self.session
-        assert session is not None
-        codes = []
-        for topic_filter in packet.topic_filters:
-            existed = session.subscriptions.pop(topic_filter, None) is not None
-            if existed:
-                self.core.index.remove(topic_filter, session)
-            codes.append(0x00 if existed else 0x11)
-        self._send(p.UnsubAck(packet.packet_id, tuple(codes) if self.level == p.MQTT_5 else ()))
+        assert self.session is not None
+        codes = subscribing.unsubscribe(packet, self.session, self.core.index)
+        self._send(p.UnsubAck(packet.packet_id, codes if self.level == p.MQTT_5 else ()))
 
     # -- outbound --------------------------------------------------------------------------------------
 
@@ -475,15 +426,7 @@ class Connection:
             validate_topic_name(will.topic)
         except TopicError:
             return
-        props = will.properties
-        message_props = Properties(
-            payload_format_indicator=props.payload_format_indicator,
-            message_expiry_interval=props.message_expiry_interval,
-            content_type=props.content_type,
-            response_topic=props.response_topic,
-            correlation_data=props.correlation_data,
-            user_properties=props.user_properties,
-        )
+        message_props = message_properties(will.properties)
         message = Message(
             will.topic, will.payload, min(will.qos, 1), will.retain, message_props, self.client_id
         )

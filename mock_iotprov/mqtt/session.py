@@ -50,6 +50,19 @@ class Message:
         return Publish(self.topic, self.payload, qos, retain, dup, packet_id, props)
 
 
+def message_properties(props: Properties) -> Properties:
+    """The properties of a PUBLISH (or will) that travel with the message to its receivers (MQTT 5
+    §3.3.2.3: not the topic alias or subscription identifiers, which belong to one connection)."""
+    return Properties(
+        payload_format_indicator=props.payload_format_indicator,
+        message_expiry_interval=props.message_expiry_interval,
+        content_type=props.content_type,
+        response_topic=props.response_topic,
+        correlation_data=props.correlation_data,
+        user_properties=props.user_properties,
+    )
+
+
 @dataclass(frozen=True)
 class Subscription:
     qos: int

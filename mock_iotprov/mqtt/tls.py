@@ -23,6 +23,8 @@ from OpenSSL import SSL, crypto
 
 ALPN_MQTT = b"x-amzn-mqtt-ca"
 _READ_SIZE = 65536
+CLOSE_GRACE = 5.0
+"""Seconds a closing connection has to deliver its last bytes before it is dropped."""
 
 
 def _accept_any(
@@ -138,6 +140,8 @@ class TlsStream:
             pass
         self.closed = True
         self.writer.close()
+        # a peer that reads nothing would hold a graceful close (and its connection) open forever
+        asyncio.get_running_loop().call_later(CLOSE_GRACE, self.writer.transport.abort)
 
     def abort(self) -> None:
         """Drop the connection at once, discarding whatever is still waiting to be sent."""
