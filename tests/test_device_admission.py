@@ -13,6 +13,7 @@ from mock_iotprov import MockIotProvisioning
 from mock_iotprov.mqtt.hooks import CONNECT, PUBLISH, RECEIVE, RETAIN_PUBLISH, SUBSCRIBE
 from tests.device_support import DeviceClient, claim_client, create_template, hello_for
 from tests.helpers import TestCertificateAuthority, pem_text, subject_name
+from tests.policy_support import allow_everything
 
 UTC = datetime.timezone.utc
 
@@ -21,17 +22,6 @@ UTC = datetime.timezone.utc
 def fleet(iot: Any) -> Any:
     create_template(iot)
     return iot
-
-
-def _allow_everything(iot: Any, certificate_arn: str) -> None:
-    """Attach an allow-all IoT policy: without a policy allowing iot:Connect, AWS refuses the connection."""
-    if "allow-all" not in [p["policyName"] for p in iot.list_policies()["policies"]]:
-        document = {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}],
-        }
-        iot.create_policy(policyName="allow-all", policyDocument=json.dumps(document))
-    iot.attach_policy(policyName="allow-all", target=certificate_arn)
 
 
 def _admitted(mock: MockIotProvisioning, pem: str) -> bool:
@@ -62,7 +52,7 @@ def test_claim_of_another_region_belongs_to_that_region(iot_provisioning: MockIo
 
 def test_only_active_certificates_admitted(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
     created = iot.create_keys_and_certificate(setAsActive=False)
-    _allow_everything(iot, created["certificateArn"])
+    allow_everything(iot, created["certificateArn"])
     assert not _admitted(iot_provisioning, created["certificatePem"])
     iot.update_certificate(certificateId=created["certificateId"], newStatus="ACTIVE")
     assert _admitted(iot_provisioning, created["certificatePem"])
@@ -83,7 +73,7 @@ def test_certificate_registered_without_ca_admitted(iot_provisioning: MockIotPro
     pem = pem_text(TestCertificateAuthority.create().issue(subject_name("own")))
     assert not _admitted(iot_provisioning, pem)
     registered = iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")
-    _allow_everything(iot, registered["certificateArn"])
+    allow_everything(iot, registered["certificateArn"])
     assert _admitted(iot_provisioning, pem)
 
 
@@ -94,7 +84,7 @@ def test_certificate_of_a_registered_ca_follows_the_ca_status(
     ca_id = authority.register(iot)
     pem = pem_text(authority.issue(subject_name("fleet-device")))
     registered = iot.register_certificate(certificatePem=pem, status="ACTIVE")
-    _allow_everything(iot, registered["certificateArn"])
+    allow_everything(iot, registered["certificateArn"])
     assert _admitted(iot_provisioning, pem)
     iot.update_ca_certificate(certificateId=ca_id, newStatus="INACTIVE")
     assert not _admitted(iot_provisioning, pem)
@@ -123,7 +113,7 @@ def test_active_certificate_with_allow_all_policy_may_use_any_topic(
     iot_provisioning: MockIotProvisioning, iot: Any
 ) -> None:
     created = iot.create_keys_and_certificate(setAsActive=True)
-    _allow_everything(iot, created["certificateArn"])
+    allow_everything(iot, created["certificateArn"])
     device = DeviceClient(iot_provisioning, created["certificatePem"])
     assert device.hooks.authorize(device.principal, "c", SUBSCRIBE, "#")
     assert device.hooks.authorize(device.principal, "c", PUBLISH, "sensors/1")
@@ -131,7 +121,7 @@ def test_active_certificate_with_allow_all_policy_may_use_any_topic(
 
 def test_presence_events_carry_aws_fields(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
     created = iot.create_keys_and_certificate(setAsActive=True)
-    _allow_everything(iot, created["certificateArn"])
+    allow_everything(iot, created["certificateArn"])
     device = DeviceClient(iot_provisioning, created["certificatePem"], client_id="sensor-1")
     moment = datetime.datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
     with time_machine.travel(moment, tick=False):
@@ -171,6 +161,6 @@ def test_presence_events_carry_aws_fields(iot_provisioning: MockIotProvisioning,
 
 def test_no_presence_events_for_wildcard_client_ids(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
     created = iot.create_keys_and_certificate(setAsActive=True)
-    _allow_everything(iot, created["certificateArn"])
+    allow_everything(iot, created["certificateArn"])
     device = DeviceClient(iot_provisioning, created["certificatePem"], client_id="odd#id")
     assert list(device.hooks.connected(device.principal, device.hello)) == []
