@@ -26,6 +26,7 @@ Resources are ARNs in the principal's region and account: ``client/<clientId>`` 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from mock_iotprov.device import jit, principals
@@ -85,11 +86,17 @@ def _groups_with_ancestors(ctx: RequestContext, thing_name: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(document: str, name: str, version_id: str) -> Policy:
+    """Parsed once per document text: the broker asks on every publish and delivery."""
+    return parse_policy(document, name, version_id)
+
+
 def _default_version(ctx: RequestContext, name: str) -> Policy | None:
     if not policies.policy_exists(ctx, name):
         return None
     policy = policies.find_policy(ctx, name)
-    return parse_policy(policy.document, policy.name, str(policy.default_version_id))
+    return _parsed(policy.document, policy.name, str(policy.default_version_id))
 
 
 def connection_facts(ctx: RequestContext, certificate: Certificate, client_id: str) -> ConnectionFacts:
