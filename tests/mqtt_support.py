@@ -100,6 +100,8 @@ class FakeHooks:
     reserved_calls: list[tuple[str, str, bytes]] = field(default_factory=list)
     connected_ids: list[str] = field(default_factory=list)
     disconnects: list[tuple[str, str]] = field(default_factory=list)
+    presence: list[tuple[str, str]] = field(default_factory=list)
+    """("connected" or the disconnect reason, client id), in the order the hooks were called."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def admit(self, hello: ClientHello) -> Admission:
@@ -124,11 +126,13 @@ class FakeHooks:
     def connected(self, principal: Any, hello: ClientHello) -> Sequence[OutboundMessage]:
         with self.lock:
             self.connected_ids.append(hello.client_id)
+            self.presence.append(("connected", hello.client_id))
         return [OutboundMessage(f"$aws/events/presence/connected/{hello.client_id}", b"{}", qos=1)]
 
     def disconnected(self, principal: Any, client_id: str, reason: str) -> Sequence[OutboundMessage]:
         with self.lock:
             self.disconnects.append((client_id, reason))
+            self.presence.append((reason, client_id))
         return [OutboundMessage(f"$aws/events/presence/disconnected/{client_id}", reason.encode(), qos=1)]
 
 

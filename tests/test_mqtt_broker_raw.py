@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from mqtt_support import (
     ClientCert,
     FakeHooks,
@@ -242,7 +245,8 @@ def test_second_connection_with_the_same_client_id_takes_over(
     second = RawClient(broker.port, cert, p.MQTT_5)
     second.connect("same")
     assert first.closed_by_server() == [p.Disconnect(0x8E)]
-    wait_until(lambda: ("same", "DUPLICATE_CLIENTID") in hooks.disconnects)
+    wait_until(lambda: len(hooks.presence) == 3)
+    assert hooks.presence == [("connected", "same"), ("DUPLICATE_CLIENTID", "same"), ("connected", "same")]
     assert broker.connected_clients() == ["same"]
     subscribe(second, "t")
     assert isinstance(publish_ack(second, "t", b"x"), p.PubAck)
@@ -544,3 +548,60 @@ def test_persistent_session_expires(hooks: FakeHooks, cert: ClientCert) -> None:
         threading.Event().wait(1.6)
         back = RawClient(broker.port, cert)
         assert back.connect("brief", clean_start=False).session_present is False
+
+
+def test_v5_disconnect_with_will_message_publishes_the_will(broker: MqttBroker, cert: ClientCert) -> None:
+    watcher = RawClient(broker.port, cert)
+    watcher.connect("watcher")
+    subscribe(watcher, "wills/+")
+    leaving = RawClient(broker.port, cert, p.MQTT_5)
+    leaving.connect(
+        "leaving", will=p.Will("wills/leaving", b"bye", 1, properties=Properties(content_type="t"))
+    )
+    leaving.send(p.Disconnect(0x04, Properties(reason_string="going", user_properties=(("k", "v"),))))
+    will = watcher.receive()
+    assert isinstance(will, p.Publish) and (will.topic, will.payload) == ("wills/leaving", b"bye")
+
+
+def test_expired_retained_message_is_not_delivered(broker: MqttBroker, cert: ClientCert) -> None:
+    publisher = RawClient(broker.port, cert, p.MQTT_5)
+    publisher.connect("publisher")
+    short = Properties(message_expiry_interval=1)
+    assert publish_ack(publisher, "news/short", b"stale soon", retain=True, properties=short) == p.PubAck(9)
+    assert publish_ack(publisher, "news/long", b"fresh", retain=True) == p.PubAck(9)
+    threading.Event().wait(1.2)
+    reader = RawClient(broker.port, cert, p.MQTT_5)
+    reader.connect("reader")
+    subscribe(reader, "news/#")
+    only = reader.receive()
+    assert isinstance(only, p.Publish) and only.topic == "news/long"
+    reader.send(p.PingReq())
+    assert reader.receive() == p.PingResp()
+
+
+def test_certificate_from_a_users_own_ca_reaches_admission(hooks: FakeHooks) -> None:
+    """The TLS layer trusts nothing: a certificate whose CA the broker has never seen is judged by admit()."""
+    user_ca = self_signed_cert("user CA")
+    ca_key = serialization.load_pem_private_key(user_ca.key_pem.encode(), None)
+    ca_cert = x509.load_pem_x509_certificate(user_ca.certificate_pem.encode())
+    device_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "device")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(device_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(ca_cert.not_valid_before_utc)
+        .not_valid_after(ca_cert.not_valid_after_utc)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    leaf_der = leaf.public_bytes(serialization.Encoding.DER)
+    key_pem = device_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    cert = ClientCert(leaf.public_bytes(serialization.Encoding.PEM).decode(), key_pem, leaf_der)
+    hooks.allowed = {leaf_der}
+    with running_broker(hooks) as broker:
+        assert RawClient(broker.port, cert, p.MQTT_5).connect("user-ca-device").reason_code == 0
+        hooks.allowed = set()  # e.g. the CA was deactivated meanwhile: no restart needed to refuse
+        assert RawClient(broker.port, cert, p.MQTT_5).connect("user-ca-device").reason_code == 0x87

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from mqtt_support import (
     FakeHooks,
     RawClient,
@@ -149,3 +152,30 @@ def test_ipv6_loopback() -> None:
         wait_until(lambda: server_hooks.hellos and server_hooks.hellos[0].source_address.startswith("::1"))
     finally:
         broker.stop()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(level=st.sampled_from([p.MQTT_311, p.MQTT_5]), garbage=st.binary(min_size=1, max_size=300))
+def test_fuzzed_bytes_after_connect_never_break_the_broker(
+    shared_broker: MqttBroker, caplog: pytest.LogCaptureFixture, level: int, garbage: bytes
+) -> None:
+    caplog.set_level(logging.ERROR)
+    fuzzer = RawClient(shared_broker.port, FUZZ_CERT, level)
+    fuzzer.connect("fuzzer")
+    fuzzer.send(garbage)
+    fuzzer.close()
+    bystander = RawClient(shared_broker.port, FUZZ_CERT)
+    bystander.connect("bystander")
+    bystander.send(p.PingReq())
+    assert bystander.receive() == p.PingResp()
+    bystander.close()
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+FUZZ_CERT = device_cert()
+
+
+@pytest.fixture(scope="module")
+def shared_broker() -> Iterator[MqttBroker]:
+    with running_broker(FakeHooks()) as broker:
+        yield broker

@@ -100,14 +100,19 @@ class Connection:
     def _finish(self) -> None:
         self._abort(self._close_reason or "CONNECTION_LOST", None)
         self.core.connections.discard(self)
+        self.end_session()
+
+    def end_session(self) -> None:
+        """Leave the session (kept if persistent), publish the will, report the disconnect. Once."""
         if not self.connected:
             return
         self.connected = False
         self.core.detach(self)
         if self.will is not None:
             self._publish_will(self.will)
+        reason = self._close_reason or "CONNECTION_LOST"
         self.core.spawn_presence(
-            self.core.hooks.disconnected, self.principal, self.client_id, self._close_reason
+            self.client_id, self.core.hooks.disconnected, self.principal, self.client_id, reason
         )
 
     def check_keep_alive(self, now: float) -> None:
@@ -236,7 +241,7 @@ class Connection:
             sub.no_local or sub.retain_as_published for sub in session.subscriptions.values()
         )
         assert self._hello is not None
-        self.core.spawn_presence(self.core.hooks.connected, self.principal, self._hello)
+        self.core.spawn_presence(self.client_id, self.core.hooks.connected, self.principal, self._hello)
         if present:
             for packet_id, publish in list(session.inflight.items()):
                 self._write_publish(

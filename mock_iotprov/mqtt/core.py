@@ -50,6 +50,7 @@ class BrokerCore:
         self.active: dict[str, Connection] = {}
         self.active_lock = threading.Lock()
         self.background: set[asyncio.Future[Any]] = set()
+        self._presence_tail: dict[str, asyncio.Future[Any]] = {}
 
     # -- hooks -----------------------------------------------------------------------------------------
 
@@ -67,17 +68,31 @@ class BrokerCore:
             LOG.exception("broker hook authorize failed")
             return False
 
-    def spawn_presence(self, function: Callable[..., Sequence[h.OutboundMessage]], *args: Any) -> None:
-        """Call a presence hook in the background and publish what it returns."""
+    def spawn_presence(
+        self, client_id: str, function: Callable[..., Sequence[h.OutboundMessage]], *args: Any
+    ) -> None:
+        """Call a presence hook in the background and publish what it returns. The presence hooks of one
+        client id run one after another, in the order the events happened (a takeover's disconnect of
+        the old connection before the connect of the new one)."""
+        previous = self._presence_tail.get(client_id)
 
         async def run() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
             nothing: Sequence[h.OutboundMessage] = ()
             for message in await self.call_hook(nothing, function, *args):
                 self.publish_server_message(outbound_to_message(message))
 
         task = self.loop.create_task(run())
+        self._presence_tail[client_id] = task
         self.background.add(task)
-        task.add_done_callback(self.background.discard)
+
+        def done(finished: asyncio.Future[Any]) -> None:
+            self.background.discard(finished)
+            if self._presence_tail.get(client_id) is finished:
+                del self._presence_tail[client_id]
+
+        task.add_done_callback(done)
 
     # -- sessions --------------------------------------------------------------------------------------
 
@@ -87,7 +102,7 @@ class BrokerCore:
         previous = self.active.get(client_id)
         if previous is not None and previous is not connection:
             previous.kick("DUPLICATE_CLIENTID", 0x8E)
-            self._release(previous)
+            previous.end_session()
         session = self.sessions.get(client_id)
         now = time.monotonic()
         if session is not None and (clean_start or session.is_expired(now) or not session.persistent):
