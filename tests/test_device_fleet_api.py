@@ -358,3 +358,44 @@ def test_token_expiry_follows_freezegun(device: DeviceClient) -> None:
             400,
             "InvalidCertificateOwnershipToken",
         )
+
+
+def test_register_thing_uses_the_default_version(device: DeviceClient, iot: Any) -> None:
+    body = json.loads(NO_THING_TEMPLATE)
+    body["DeviceConfiguration"] = {"version": "2"}
+    iot.create_provisioning_template_version(
+        templateName="fleet", templateBody=json.dumps(body), setAsDefault=False
+    )
+    keys = device.create_keys()
+    outcome, reply = device.register(keys["certificateOwnershipToken"], {"SerialNumber": "v1"})
+    assert outcome == "accepted" and reply["deviceConfiguration"] == {
+        "FallbackUrl": "https://www.example.com/"
+    }
+    iot.update_provisioning_template(templateName="fleet", defaultVersionId=2)
+    keys = device.create_keys()
+    outcome, reply = device.register(keys["certificateOwnershipToken"])
+    assert outcome == "accepted" and reply == {"deviceConfiguration": {"version": "2"}}
+
+
+def test_concurrent_devices_each_get_their_own_certificate(
+    iot_provisioning: MockIotProvisioning, iot: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    create_template(iot, "many")
+    devices = [claim_client(iot_provisioning, iot, "many", client_id=f"d{i}") for i in range(8)]
+
+    def provision(index: int) -> str:
+        keys = devices[index].create_keys()
+        outcome, reply = devices[index].register(
+            keys["certificateOwnershipToken"], {"SerialNumber": str(index)}, template="many"
+        )
+        assert outcome == "accepted", reply
+        return str(keys["certificateId"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        certificate_ids = list(pool.map(provision, range(8)))
+    assert len(set(certificate_ids)) == 8
+    for index, certificate_id in enumerate(certificate_ids):
+        [principal] = iot.list_thing_principals(thingName=f"device-{index}")["principals"]
+        assert principal.endswith(certificate_id)

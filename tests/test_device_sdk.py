@@ -24,7 +24,7 @@ from tests.device_sdk import (
     mqtt3_connection,
     mqtt5_session,
 )
-from tests.device_support import FLEET_TEMPLATE, create_template
+from tests.device_support import FLEET_TEMPLATE, NO_THING_TEMPLATE, create_template
 from tests.helpers import ROLE_ARN, TestCertificateAuthority, iot_client, make_csr, pem_text, subject_name
 from tests.policy_support import allow_everything
 
@@ -196,6 +196,7 @@ def _register_request(
         ("expired token", 400, "InvalidCertificateOwnershipToken"),
         ("missing template", 404, "ResourceNotFound"),
         ("disabled template", 400, "InvalidRequest"),
+        ("JITP template", 400, "InvalidRequest"),
         ("hook denies", 403, "AccessDenied"),
         ("hook raises", 403, "AccessDenied"),
         ("hook unregistered", 403, "AccessDenied"),
@@ -205,9 +206,13 @@ def _register_request(
 def test_register_thing_rejections_through_the_sdk(
     mock: MockIotProvisioning, iot: Any, case: str, status: int, code: str
 ) -> None:
-    template = {"missing template": "absent", "disabled template": "off"}.get(case, "fleet")
+    template = {"missing template": "absent", "disabled template": "off", "JITP template": "jitp"}.get(
+        case, "fleet"
+    )
     if case == "disabled template":
         create_template(iot, "off", enabled=False)
+    if case == "JITP template":
+        create_template(iot, "jitp", NO_THING_TEMPLATE, type="JITP")
     if case.startswith("hook"):
         iot.update_provisioning_template(templateName="fleet", preProvisioningHook={"targetArn": HOOK_ARN})
         if case == "hook denies":
@@ -221,7 +226,7 @@ def test_register_thing_rejections_through_the_sdk(
         template = "broken"
     claim_template = template if case in ("disabled template", "template fails") else "fleet"
     credentials = claim_credentials(iot, claim_template)
-    if case == "missing template":  # a claim may not even publish there: a trusted device's certificate
+    if case in ("missing template", "JITP template"):  # no claim for those: a trusted device's certificate
         trusted = iot.create_keys_and_certificate(setAsActive=True)
         allow_everything(iot, trusted["certificateArn"])
         credentials = Credentials(trusted["certificatePem"], trusted["keyPair"]["PrivateKey"])
@@ -481,3 +486,22 @@ def test_broker_stops_with_the_mock_and_patch_session_runs_one() -> None:
         )
     finally:
         handle.stop()
+
+
+def test_decorator_runs_a_broker_for_each_call() -> None:
+    import boto3
+
+    from mock_iotprov import active, mock_iot_provisioning
+
+    endpoints: list[str] = []
+
+    @mock_iot_provisioning(mqtt=True, mqtt_host="localhost")
+    def look_up_endpoint() -> None:
+        client = boto3.client("iot", region_name="us-east-1")
+        endpoints.append(client.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"])
+        running = active.global_mock()
+        assert running is not None and running.mqtt_port > 0
+
+    look_up_endpoint()
+    look_up_endpoint()
+    assert endpoints == ["localhost", "localhost"]
