@@ -188,3 +188,48 @@ def test_claim_may_publish_only_to_its_templates_topics(mock: MockIotProvisionin
             )
         ).result(TIMEOUT)
         assert suback.reason_codes == [mqtt5.SubackReasonCode.GRANTED_QOS_0]
+
+
+def test_bulk_claim_gets_only_what_its_policy_allows(mock: MockIotProvisioning, iot: Any) -> None:
+    """A registered certificate used as a claim, with AWS's claim-policy example attached: CreateKeys
+    works; CreateCertificateFromCsr, which the example policy leaves out, is refused."""
+    create_template(iot, "fleet")
+    topics = [
+        ARN + "topic/$aws/certificates/create/*",
+        ARN + "topic/$aws/provisioning-templates/fleet/provision/*",
+    ]
+    credentials = device_with_policy(
+        iot,
+        "claim-policy",
+        allow("iot:Connect", "*"),
+        allow(["iot:Publish", "iot:Receive"], topics),
+        allow("iot:Subscribe", [t.replace(":topic/", ":topicfilter/") for t in topics]),
+    )
+    inbox = Inbox()
+    with mqtt5_session(
+        mock,
+        credentials,
+        "bulk-claim",
+        on_publish_received=lambda e: inbox.on_message(e.publish_packet.topic, e.publish_packet.payload),
+    ) as session:
+        client = session.client
+        subscribe = mqtt5.SubscribePacket(
+            subscriptions=[
+                mqtt5.Subscription("$aws/certificates/create/json/accepted", mqtt5.QoS.AT_LEAST_ONCE)
+            ]
+        )
+        assert client.subscribe(subscribe).result(TIMEOUT).reason_codes == [
+            mqtt5.SubackReasonCode.GRANTED_QOS_1
+        ]
+        create = mqtt5.PublishPacket(
+            topic="$aws/certificates/create/json", payload=b"{}", qos=mqtt5.QoS.AT_LEAST_ONCE
+        )
+        assert client.publish(create).result(TIMEOUT).puback.reason_code == mqtt5.PubackReasonCode.SUCCESS
+        assert b"certificateOwnershipToken" in inbox.wait_for("$aws/certificates/create/json/accepted")
+        from_csr = mqtt5.PublishPacket(
+            topic="$aws/certificates/create-from-csr/json", payload=b"{}", qos=mqtt5.QoS.AT_LEAST_ONCE
+        )
+        assert (
+            client.publish(from_csr).result(TIMEOUT).puback.reason_code
+            == mqtt5.PubackReasonCode.NOT_AUTHORIZED
+        )
