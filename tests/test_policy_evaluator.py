@@ -237,6 +237,21 @@ CASES: dict[str, Case] = {
         {},
         0,
     ),
+    "unresolved-not-resource-deny-denies-everything": Case(
+        [
+            allow("iot:Publish", "*"),
+            {
+                "Effect": "Deny",
+                "Action": "iot:Publish",
+                "NotResource": full("topic/${iot:Connection.Thing.ThingName}/*"),
+            },
+        ],
+        "iot:Publish",
+        "topic/x/y",
+        False,
+        {},
+        1,
+    ),
     "thing-type-condition": Case(
         [
             allow(

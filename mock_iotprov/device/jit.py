@@ -29,7 +29,9 @@ Behaviour reproduced (AWS IoT developer guide, "Just-in-time registration" auto-
 
 Choices where AWS is silent: a JITP template that fails leaves nothing behind (the certificate is not
 registered either), and the connection is dropped; the registration config's template is used whether or
-not it is enabled (AWS documents no enabled check for JITP).
+not it is enabled (AWS documents no enabled check for JITP). AWS requires the device to send SNI on this
+first connection; the mock does not, since a local broker is often reached by IP address, for which TLS
+sends no server name.
 """
 
 from __future__ import annotations

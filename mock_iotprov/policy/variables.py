@@ -19,6 +19,8 @@ thing-policy-variables.html, "X.509 Certificate AWS IoT Core policy variables" c
   certificate not attached to the thing that the variable "won't be resolved and will result in an access
   denied error". The mock's reading: an entry with an unresolved variable matches nothing, so it grants
   nothing in an ``Allow`` and denies nothing in a ``Deny`` (other entries of the same statement still count).
+  Under ``NotResource`` such an entry excludes nothing, so a ``Deny`` with ``NotResource`` on an unresolved
+  entry denies every resource, as the literal text AWS leaves in place would.
 
 Variable names are matched case-insensitively (as IAM condition keys are), except the attribute name inside
 ``iot:Connection.Thing.Attributes[...]``, which is case-sensitive like thing attribute names.
