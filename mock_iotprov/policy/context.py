@@ -28,6 +28,7 @@ variables in AWS's lists; subject ``Locality`` is not a policy variable either.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -120,6 +121,13 @@ def _extension_names(certificate: x509.Certificate, oid: x509.ObjectIdentifier) 
 
 def certificate_variables(certificate: x509.Certificate, certificate_id: str) -> dict[str, list[str]]:
     """The ``iot:Certificate*`` variables of a certificate."""
+    cached = _certificate_variables(certificate, certificate_id)
+    return {name: list(values) for name, values in cached.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _certificate_variables(certificate: x509.Certificate, certificate_id: str) -> dict[str, list[str]]:
+    """Computed once per certificate (the broker asks on every publish and delivery); callers copy."""
     found: dict[str, list[str]] = {"iot:Certificate.SerialNumber": [str(certificate.serial_number)]}
     for part, name in (("Subject", certificate.subject), ("Issuer", certificate.issuer)):
         for attribute, oid in NAME_ATTRIBUTES.items():
