@@ -3,13 +3,17 @@
 Every door (botocore hook, ``responses`` callback, HTTP server) ends here, so the behaviour is the same
 whichever way a request arrives. A handler runs under its store's lock, so each call is atomic; a handler
 checks everything before it changes anything, so a failed call leaves the state as it was. An unexpected
-Python exception inside the mock becomes an ``InternalFailureException`` (HTTP 500), never a traceback in
-the caller.
+Python exception inside the mock (in parsing, a handler or serializing) becomes an
+``InternalFailureException`` (HTTP 500), never a traceback in the caller. Its message names only the
+operation: the exception itself, which may quote the request or internal state, is logged on the
+``mock_iotprov`` logger and never sent to the caller (AWS's own 500s say nothing of their cause).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mock_iotprov.protocol.errors import ServiceError, internal_failure, not_implemented
@@ -24,6 +28,19 @@ from mock_iotprov.state import Backend, MockOptions, RequestContext
 log = logging.getLogger("mock_iotprov")
 
 
+@contextmanager
+def _internal_failures(operation_name: str) -> Iterator[None]:
+    """Let ``ServiceError`` through; turn any other exception into a logged ``InternalFailureException``."""
+    try:
+        yield
+    except ServiceError:
+        raise
+    except Exception as exc:
+        log.exception("mock_iotprov: %s failed unexpectedly", operation_name)
+        message = f"{operation_name} failed inside mock_iotprov (the cause is on the mock_iotprov logger)."
+        raise internal_failure(message) from exc
+
+
 def call_operation(
     backend: Backend, options: MockOptions, region: str, operation_name: str, params: dict[str, Any]
 ) -> dict[str, Any]:
@@ -31,17 +48,12 @@ def call_operation(
     handler = OPERATIONS.get(operation_name)
     if handler is None:
         raise not_implemented(operation_name)
-    validate_input(operation_model(operation_name), params)
+    with _internal_failures(operation_name):
+        validate_input(operation_model(operation_name), params)
     store = backend.store(options.account_id, region)
     context = RequestContext(store, options)
-    with store.lock:
-        try:
-            return handler(context, **params)
-        except ServiceError:
-            raise
-        except Exception as exc:
-            log.exception("mock_iotprov: %s failed unexpectedly", operation_name)
-            raise internal_failure(f"{operation_name} failed inside mock_iotprov: {exc!r}") from exc
+    with store.lock, _internal_failures(operation_name):
+        return handler(context, **params)
 
 
 def execute(
@@ -53,7 +65,8 @@ def execute(
     request: WireRequest,
 ) -> dict[str, Any]:
     """Parse a request already known to be ``operation_name`` and run it; raises ``ServiceError``."""
-    params = parse_input(operation_model(operation_name), labels, request)
+    with _internal_failures(operation_name):
+        params = parse_input(operation_model(operation_name), labels, request)
     return call_operation(backend, options, region, operation_name, params)
 
 
@@ -68,9 +81,10 @@ def answer_operation(
     """The response to a request already known to be ``operation_name`` (uri labels extracted)."""
     try:
         result = execute(backend, options, region, operation_name, labels, request)
+        with _internal_failures(operation_name):
+            return serialize_output(operation_model(operation_name), result)
     except ServiceError as error:
         return serialize_error(error)
-    return serialize_output(operation_model(operation_name), result)
 
 
 def unknown_operation(request: WireRequest) -> ServiceError:

@@ -22,11 +22,12 @@ with neither value nor ``Default`` is :class:`Pending`; the caller decides what 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from mock_iotprov.bounded_json import JsonTooDeep, loads_bounded
 
 #: The top-level sections AWS documents for provisioning templates.
 SECTION_NAMES: tuple[str, ...] = ("Parameters", "Mappings", "Resources", "DeviceConfiguration")
@@ -100,11 +101,11 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json(text: str) -> Any:
-    """Strict ``json.loads``: NaN/Infinity are refused. Every failure is a ``ValueError``."""
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueError("nesting is too deep") from None
+    """Strict ``json.loads``: NaN/Infinity are refused, nesting beyond ``MAX_NESTING_DEPTH`` too.
+
+    Every failure is a ``ValueError``, never a ``RecursionError``.
+    """
+    return loads_bounded(text, MAX_NESTING_DEPTH, parse_constant=_reject_constant)
 
 
 def function_name(node: Any) -> str | None:
@@ -206,6 +207,8 @@ def parse_template(body: str) -> TemplateSections:
         raise TemplateError("templateBody must be a string")
     try:
         document = parse_json(body)
+    except JsonTooDeep:
+        raise TemplateError(f"templateBody nests more than {MAX_NESTING_DEPTH} levels deep") from None
     except ValueError as error:
         raise TemplateError(f"templateBody is not valid JSON: {error}") from None
     if not isinstance(document, dict):
