@@ -4,12 +4,21 @@ Each domain module keeps its tables in a component class of its own, created on 
 (``ctx.store.component(ThingTables)``), so the store knows nothing about the domains. Every request runs
 under its store's lock, which makes each operation atomic: concurrent calls from many threads never see or
 leave half-made state. ``Backend.reset()`` drops every store at once (O(1)).
+
+``os.fork`` while another thread is inside a mocked call: only the forking thread lives on in the child, so
+a lock held by any other thread would stay held there for ever. Before a fork the forking thread waits (at
+most :data:`FORK_WAIT_SECONDS` in all) for calls in flight to finish, so the child usually starts from
+whole operations; the child then replaces every backend's and store's lock with a new one, so it never
+hangs on a lock held by a thread it does not have, even when the wait ran out.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import threading
+import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -42,6 +51,7 @@ class Backend:
     def __init__(self) -> None:
         self._stores: dict[tuple[str, str], Store] = {}
         self._lock = threading.Lock()
+        _live_backends.add(self)
 
     def store(self, account_id: str, region: str) -> Store:
         """The store for (account, region), created on first use."""
@@ -61,6 +71,46 @@ class Backend:
     def reset(self) -> None:
         """Forget all state (every account and region)."""
         self._stores = {}
+
+    def _locks(self) -> list[Any]:
+        return [self._lock, *(store.lock for store in list(self._stores.values()))]
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        for store in list(self._stores.values()):
+            store.lock = threading.RLock()
+
+
+FORK_WAIT_SECONDS = 1.0
+"""How long, in all, a fork waits for mocked calls in flight in other threads to finish."""
+
+_live_backends: weakref.WeakSet[Backend] = weakref.WeakSet()
+_held_across_fork: list[Any] = []
+
+
+def _before_fork() -> None:
+    deadline = time.monotonic() + FORK_WAIT_SECONDS
+    for backend in list(_live_backends):
+        for lock in backend._locks():
+            if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                _held_across_fork.append(lock)
+
+
+def _after_fork_in_parent() -> None:
+    while _held_across_fork:
+        _held_across_fork.pop().release()
+
+
+def _after_fork_in_child() -> None:
+    _held_across_fork.clear()
+    for backend in list(_live_backends):
+        backend._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 
 @dataclass(frozen=True)
