@@ -117,8 +117,9 @@ if hasattr(os, "register_at_fork"):
 class MockOptions:
     """Options a mock was created with.
 
-    ``fresh_keys``: every operation that hands out a private key generates a new one (slow: ~45 ms each)
-    instead of drawing from the process's key pool, where a key can repeat (see ``mock_iotprov.pki.keys``).
+    ``fresh_keys``: every operation that hands out a private key generates it on the spot (slow: ~45 ms
+    each) instead of drawing from the key pool. Either way no key is handed out twice
+    (see ``mock_iotprov.pki.keys``).
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
