@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from mock_iotprov.doors.request_origin import is_loopback_name
 from mock_iotprov.doors.server import DEFAULT_HOST, DEFAULT_PORT, IotProvisioningServer
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID
 
@@ -61,6 +62,13 @@ def serve(host: str, port: int, account_id: str, *, fresh_keys: bool = False) ->
     except OSError as exc:
         print(f"mock_iotprov: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
+    if not is_loopback_name(host):
+        print(
+            f"mock_iotprov: warning: listening on {host}, an address other machines may reach; the endpoint "
+            "is unauthenticated (signatures are not checked) and hands out private keys",
+            file=sys.stderr,
+            flush=True,
+        )
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(f"mock_iotprov listening on {server.url} (account {server.account_id})", flush=True)

@@ -20,6 +20,9 @@ At the HTTP level:
   them as client errors. AWS does not document these front-end errors for IoT; the codes chosen are
   ``RequestEntityTooLargeException`` for 413, ``NotImplemented`` for 501, and ``InvalidRequestException``
   for the rest. A TLS handshake (an ``https://`` endpoint URL by mistake) is closed at once, with a warning.
+- Only requests to the endpoint's own names are answered, and none from a page of another site
+  (:mod:`mock_iotprov.doors.request_origin`): another ``Host`` (DNS rebinding), a foreign ``Origin`` or
+  ``Sec-Fetch-Site: cross-site`` get 403 ``AccessDeniedException``, on the AWS paths and the admin ones.
 - A client that disconnects mid-request ends only its own connection. An unexpected exception is logged on
   the ``mock_iotprov.server`` logger, never printed, and answered ``InternalFailureException`` (500).
 
@@ -39,6 +42,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from mock_iotprov.dispatch import answer
+from mock_iotprov.doors.request_origin import RequestOriginPolicy
 from mock_iotprov.protocol.endpoint import region_from_authorization
 from mock_iotprov.protocol.errors import ServiceError, internal_failure
 from mock_iotprov.protocol.messages import WireRequest, WireResponse
@@ -105,6 +109,7 @@ class _HttpServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], backend: Backend, options: MockOptions) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.backend, self.options = backend, options
+        self.origin_policy = RequestOriginPolicy(address[0])
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -193,6 +198,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
     def _respond(self, body: bytes) -> WireResponse:
+        refused = self._refused_origin()
+        if refused is not None:
+            return refused
         if self.path.startswith("/"):
             path, _, query_text = self.path.partition("?")
         else:  # absolute-form request target (http://host/path?query)
@@ -205,6 +213,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         region = region_from_authorization(self.headers.get("Authorization")) or DEFAULT_REGION
         server = self._server()
         return answer(server.backend, server.options, region, request)
+
+    def _refused_origin(self) -> WireResponse | None:
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            return _http_error(400, "A request has one Host header")
+        reason = self._server().origin_policy.refusal(
+            hosts[0] if hosts else None, self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site")
+        )
+        if reason is None:
+            return None
+        log.warning("mock_iotprov: refused %s %s: %s", self.command, self.path.partition("?")[0], reason)
+        return serialize_error(ServiceError("AccessDeniedException", reason, status=403))
 
     def _admin(self, name: str) -> WireResponse:
         server = self._server()
