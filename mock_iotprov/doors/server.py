@@ -8,6 +8,8 @@ At the HTTP level:
 - Signatures are never checked (SigV4-signed and unsigned requests are both accepted). The region is the
   one in the SigV4 credential scope, else ``us-east-1``; state is kept per (account, region) in one
   :class:`~mock_iotprov.state.Backend`.
+- The service model is loaded and the router built at ``start()``, so a burst of first requests shares one
+  copy instead of each loading its own.
 - HTTP/1.1 keep-alive, a daemon thread per connection, ``Connection: close`` honoured; an idle connection
   is closed after :data:`IDLE_TIMEOUT_SECONDS`.
 - Bodies are limited to :data:`MAX_BODY_BYTES` (1 MiB; the longest string the ``iot`` model allows in a
@@ -46,6 +48,7 @@ from mock_iotprov.doors.request_origin import RequestOriginPolicy
 from mock_iotprov.protocol.endpoint import region_from_authorization
 from mock_iotprov.protocol.errors import ServiceError, internal_failure
 from mock_iotprov.protocol.messages import WireRequest, WireResponse
+from mock_iotprov.protocol.model import router
 from mock_iotprov.protocol.serialize import serialize_error
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Backend, MockOptions
 
@@ -404,6 +407,7 @@ class IotProvisioningServer:
         with self._lock:
             if self._httpd is not None:
                 return self
+            router()  # load the service model and build the router once, before the first request
             httpd = _HttpServer((self.host, self._requested_port), self.backend, self.options)
             thread = threading.Thread(
                 target=httpd.serve_forever, args=(0.1,), name="mock_iotprov", daemon=True
