@@ -7,6 +7,11 @@ Python exception inside the mock (in parsing, a handler or serializing) becomes 
 ``InternalFailureException`` (HTTP 500), never a traceback in the caller. Its message names only the
 operation: the exception itself, which may quote the request or internal state, is logged on the
 ``mock_iotprov`` logger and never sent to the caller (AWS's own 500s say nothing of their cause).
+
+The region (from the endpoint host or the SigV4 credential scope) must have the form of an AWS region name,
+else the request gets 403 ``InvalidSignatureException`` before anything else is looked at. Operations that
+only read run on the existing store or an empty one that is not kept, so no number of reads in junk regions
+or accounts grows the backend; only a write creates a store.
 """
 
 from __future__ import annotations
@@ -23,9 +28,25 @@ from mock_iotprov.protocol.parse import parse_input
 from mock_iotprov.protocol.serialize import serialize_error, serialize_output
 from mock_iotprov.protocol.validate import validate_input
 from mock_iotprov.service import OPERATIONS
-from mock_iotprov.state import Backend, MockOptions, RequestContext
+from mock_iotprov.state import Backend, MockOptions, RequestContext, is_region_name
 
 log = logging.getLogger("mock_iotprov")
+
+_READ_PREFIXES = ("Describe", "Get", "List")
+_READS_THAT_WRITE = frozenset({"GetRegistrationCode"})  # creates the account's code on its first call
+
+
+def reads_only(operation_name: str) -> bool:
+    """Whether the operation never changes state (it then runs on :meth:`Backend.view`)."""
+    return operation_name.startswith(_READ_PREFIXES) and operation_name not in _READS_THAT_WRITE
+
+
+def invalid_region(region: str) -> ServiceError:
+    """The error for a request whose region is not a region name (HTTP 403, as AWS answers a signature
+    scoped to an unknown region; chosen, since the mock checks no signature)."""
+    shown = region if len(region) <= 40 else region[:40] + "..."
+    message = f"Credential should be scoped to a valid region, not {shown!r}."
+    return ServiceError("InvalidSignatureException", message, status=403)
 
 
 @contextmanager
@@ -48,9 +69,14 @@ def call_operation(
     handler = OPERATIONS.get(operation_name)
     if handler is None:
         raise not_implemented(operation_name)
+    if not is_region_name(region):
+        raise invalid_region(region)
     with _internal_failures(operation_name):
         validate_input(operation_model(operation_name), params)
-    store = backend.store(options.account_id, region)
+    if reads_only(operation_name):
+        store = backend.view(options.account_id, region)
+    else:
+        store = backend.store(options.account_id, region)
     context = RequestContext(store, options)
     with store.lock, _internal_failures(operation_name):
         return handler(context, **params)
@@ -65,6 +91,8 @@ def execute(
     request: WireRequest,
 ) -> dict[str, Any]:
     """Parse a request already known to be ``operation_name`` and run it; raises ``ServiceError``."""
+    if not is_region_name(region):
+        raise invalid_region(region)
     with _internal_failures(operation_name):
         params = parse_input(operation_model(operation_name), labels, request)
     return call_operation(backend, options, region, operation_name, params)

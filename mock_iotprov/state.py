@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import threading
 import time
 import weakref
@@ -26,6 +27,18 @@ T = TypeVar("T")
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
+MAX_REGION_LENGTH = 32
+_REGION_NAME = re.compile(r"[a-z]{2,4}(?:-[a-z]+){1,3}-[0-9]{1,2}")
+
+
+def is_region_name(region: str) -> bool:
+    """Whether ``region`` has the form of an AWS region name.
+
+    Every AWS region is a two-to-four-letter area code, one to three lower-case words and a number,
+    joined by hyphens: ``us-east-1``, ``us-gov-west-1``, ``cn-northwest-1``, ``us-isob-east-1``,
+    ``eusc-de-east-1``; none is longer than 20 characters (the bound here is 32).
+    """
+    return len(region) <= MAX_REGION_LENGTH and _REGION_NAME.fullmatch(region) is not None
 
 
 class Store:
@@ -52,6 +65,15 @@ class Backend:
         self._stores: dict[tuple[str, str], Store] = {}
         self._lock = threading.Lock()
         _live_backends.add(self)
+
+    def view(self, account_id: str, region: str) -> Store:
+        """The store for (account, region) if it exists, else an empty one that is not kept.
+
+        For operations that only read: a read of an (account, region) nothing was ever written to answers
+        from empty state without creating a store, so reads cannot grow the backend.
+        """
+        found = self._stores.get((account_id, region))
+        return found if found is not None else Store(account_id, region)
 
     def store(self, account_id: str, region: str) -> Store:
         """The store for (account, region), created on first use."""
