@@ -290,5 +290,56 @@ def test_mutated_certificate_der_never_gets_a_500(edits: list[tuple[int, int]], 
             try:
                 call(certificatePem=pem)
             except ClientError as error:
-                code, status, message = error_of(type("Caught", (), {"value": error})())
-                assert code in _MUTATION_ERRORS and status == 400, (code, message)
+                code = error.response["Error"]["Code"]
+                status = error.response["ResponseMetadata"]["HTTPStatusCode"]
+                assert code in _MUTATION_ERRORS and status == 400, error.response["Error"]
+
+
+@pytest.mark.parametrize(
+    "private_key",
+    [dsa.generate_private_key(2048), ed448.Ed448PrivateKey.generate(), ed25519.Ed25519PrivateKey.generate()],
+    ids=["DSA", "Ed448", "Ed25519"],
+)
+def test_a_csr_with_a_key_type_aws_does_not_accept_is_an_invalid_request(
+    client: Any, private_key: Any
+) -> None:
+    algorithm = (
+        None
+        if isinstance(private_key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+        else hashes.SHA256()
+    )
+    csr = x509.CertificateSigningRequestBuilder().subject_name(_name("odd key")).sign(private_key, algorithm)
+    pem = der.pem(der.der_of(csr), "CERTIFICATE REQUEST")
+    code, status, _ = _rejected(client.create_certificate_from_csr, certificateSigningRequest=pem)
+    assert (code, status) == ("InvalidRequestException", 400)
+    template = json.loads(json.dumps(_TEMPLATE))
+    template["Resources"]["certificate"]["Properties"] = {"CertificateSigningRequest": {"Ref": "Pem"}}
+    code, status, _ = _rejected(
+        client.register_thing, templateBody=json.dumps(template), parameters={"Pem": pem}
+    )
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert client.list_certificates()["certificates"] == []
+
+
+_VALID_CSR_DER = der.der_of(
+    x509.CertificateSigningRequestBuilder().subject_name(_name("mutated")).sign(_RSA_KEY, hashes.SHA256())
+)
+
+
+@settings(max_examples=120, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.tuples(st.integers(0, len(_VALID_CSR_DER) - 1), st.integers(0, 255)), min_size=1, max_size=4),
+    st.integers(0, len(_VALID_CSR_DER)),
+)
+def test_mutated_csr_der_never_gets_a_500(edits: list[tuple[int, int]], cut: int) -> None:
+    """Random byte edits and truncations of a valid CSR: a certificate or an InvalidRequestException."""
+    mutated = bytearray(_VALID_CSR_DER)
+    for position, value in edits:
+        mutated[position] = value
+    pem = der.pem(bytes(mutated[: max(cut, 1)]), "CERTIFICATE REQUEST")
+    with MockIotProvisioning():
+        try:
+            iot_client().create_certificate_from_csr(certificateSigningRequest=pem)
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "InvalidRequestException"
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
