@@ -334,7 +334,9 @@ def test_delete_thing_with_attached_principal_is_refused(
     attachments(ctx).attach_thing_principal("t", principal, "NON_EXCLUSIVE_THING")
     code, status, response = failure(iot.delete_thing, thingName="t")
     assert (code, status) == ("InvalidRequestException", 400)
-    assert response["Error"]["Message"] == "Cannot delete. Thing t is still attached to one or more principals"
+    assert (
+        response["Error"]["Message"] == "Cannot delete. Thing t is still attached to one or more principals"
+    )
     assert iot.describe_thing(thingName="t")["thingName"] == "t"
     attachments(ctx).detach_thing_principal("t", principal)
     iot.delete_thing(thingName="t")

@@ -280,7 +280,9 @@ def test_body_of_exactly_the_limit_is_read(server: IotProvisioningServer) -> Non
 
 
 def test_unknown_path_is_an_aws_style_404(server: IotProvisioningServer) -> None:
-    response, body = exchange(server, b"GET /no/such/thing HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    response, body = exchange(
+        server, b"GET /no/such/thing HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     assert response.status == 404
     assert response.getheader("x-amzn-ErrorType") == "UnknownOperationException"
     assert "/no/such/thing" in json.loads(body)["message"]
@@ -334,7 +336,9 @@ def test_chunked_body_over_the_limit_is_a_413(server: IotProvisioningServer) -> 
     raw = b"%x\r\n%s\r\n" % (len(chunk), chunk)
     response, _ = exchange(
         server,
-        b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" + raw + raw,
+        b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + raw
+        + raw,
     )
     assert response.status == 413
 
@@ -342,7 +346,8 @@ def test_chunked_body_over_the_limit_is_a_413(server: IotProvisioningServer) -> 
 def test_malformed_chunk_size_is_a_400(server: IotProvisioningServer) -> None:
     response, _ = exchange(
         server,
-        b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
     )
     assert response.status == 400
 
@@ -352,7 +357,9 @@ def test_half_a_body_then_disconnect_does_not_disturb_other_clients(server: IotP
     working.request("GET", "/_mock_iotprov/health")
     assert working.getresponse().read() == b'{"status":"ok"}'
     stalled = connect(server)  # sends half a body and stays silent while the other client works
-    stalled.sendall(b'POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"temp')
+    stalled.sendall(
+        b'POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"temp'
+    )
     for index in range(5):
         working.request("POST", "/provisioning-templates", body=template_json(f"t{index}"))
         assert working.getresponse().read()
@@ -567,11 +574,15 @@ def test_cli_serves_and_exits_0_on_signal(stop_signal: signal.Signals) -> None:
 def test_in_process_mock_leaves_clients_of_a_local_endpoint_alone(server: IotProvisioningServer) -> None:
     with mock_iot_provisioning() as in_process:
         to_server = boto3.client(
-            "iot", region_name="us-east-1", endpoint_url=server.url,
-            aws_access_key_id="x", aws_secret_access_key="y",
+            "iot",
+            region_name="us-east-1",
+            endpoint_url=server.url,
+            aws_access_key_id="x",
+            aws_secret_access_key="y",
         )
         to_server.create_provisioning_template(
-            templateName="on-the-server", templateBody="{}",
+            templateName="on-the-server",
+            templateBody="{}",
             provisioningRoleArn="arn:aws:iam::123456789012:role/Provision_role",
         )
         in_process_client = boto3.client("iot", region_name="us-east-1")
