@@ -50,9 +50,7 @@ def exceeds_nesting(text: str, limit: int) -> bool:
     return False
 
 
-def loads_bounded(
-    text: str, limit: int, parse_constant: Callable[[str], Any] | None = None
-) -> Any:
+def loads_bounded(text: str, limit: int, parse_constant: Callable[[str], Any] | None = None) -> Any:
     """``json.loads(text)``, refusing with :class:`JsonTooDeep` a text nested more than ``limit`` deep.
 
     Every failure is a ``ValueError`` (``JsonTooDeep`` is one), never a ``RecursionError``.
