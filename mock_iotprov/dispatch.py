@@ -79,6 +79,8 @@ def call_operation(
         store = backend.store(options.account_id, region)
     context = RequestContext(store, options)
     with store.lock, _internal_failures(operation_name):
+        if store.sweepers:
+            store.sweep(context)
         return handler(context, **params)
 
 

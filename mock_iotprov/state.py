@@ -20,6 +20,7 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -49,6 +50,13 @@ class Store:
         self.region = region
         self.lock = threading.RLock()
         self._components: dict[type[Any], Any] = {}
+        self.sweepers: dict[str, Callable[[RequestContext], None]] = {}
+        """Lazy-expiry work (keyed by name) run under the lock before every operation on this store."""
+
+    def sweep(self, ctx: RequestContext) -> None:
+        """Run the store's sweepers (the caller holds the lock): expired things go before anyone looks."""
+        for sweeper in list(self.sweepers.values()):
+            sweeper(ctx)
 
     def component(self, kind: type[T]) -> T:
         """The store's instance of ``kind`` (a domain's tables), created empty on first use."""
@@ -142,10 +150,13 @@ class MockOptions:
     ``fresh_keys``: every operation that hands out a private key generates it on the spot (slow: ~45 ms
     each) instead of drawing from the key pool. Either way no key is handed out twice
     (see ``mock_iotprov.pki.keys``).
+    ``data_endpoint``: the host of the mock's MQTT broker, when one runs; ``DescribeEndpoint`` answers it
+    for the data endpoints.
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
     fresh_keys: bool = False
+    data_endpoint: str | None = None
 
 
 def partition_of(region: str) -> str:
