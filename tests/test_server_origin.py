@@ -16,6 +16,7 @@ import pytest
 from mock_iotprov import cli
 from mock_iotprov.doors.request_origin import RequestOriginPolicy, host_name_of
 from mock_iotprov.doors.server import IotProvisioningServer
+from mock_iotprov.state import Backend, MockOptions
 
 
 @pytest.fixture
@@ -145,6 +146,7 @@ class _NoSocketServer:
 
     def __init__(self, host: str, port: int, **_: Any) -> None:
         self.url, self.account_id = f"http://{host}:{port}", "123456789012"
+        self.backend, self.options = Backend(), MockOptions()
 
     def start(self) -> None: ...
 
@@ -163,6 +165,6 @@ def test_serve_warns_when_bound_beyond_loopback(
     host: str, warned: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(cli, "IotProvisioningServer", _NoSocketServer)
-    assert cli.serve(host, 5000, "123456789012") == 0
+    assert cli.serve(host, 5000, "123456789012", mqtt_port=None) == 0  # no broker: nothing is bound
     err = capsys.readouterr().err
     assert ("unauthenticated" in err) is warned
