@@ -20,6 +20,7 @@ from mock_iotprov.registry import (
     policies,
     policy_attachments,
     principals,
+    role_aliases,
     tags,
     thing_types,
     things,
@@ -112,6 +113,12 @@ OPERATIONS: dict[str, Handler] = {
     "AddThingToBillingGroup": billing_groups.add_thing_to_billing_group,
     "RemoveThingFromBillingGroup": billing_groups.remove_thing_from_billing_group,
     "ListThingsInBillingGroup": billing_groups.list_things_in_billing_group,
+    # Role aliases
+    "CreateRoleAlias": role_aliases.create_role_alias,
+    "DescribeRoleAlias": role_aliases.describe_role_alias,
+    "ListRoleAliases": role_aliases.list_role_aliases,
+    "UpdateRoleAlias": role_aliases.update_role_alias,
+    "DeleteRoleAlias": role_aliases.delete_role_alias,
     # Tags
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
