@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mock_iotprov.indexing import configuration as indexing
+from mock_iotprov.indexing import search
 from mock_iotprov.provisioning import claims, registration, templates
 from mock_iotprov.registry import (
     billing_groups,
@@ -119,6 +121,12 @@ OPERATIONS: dict[str, Handler] = {
     "ListRoleAliases": role_aliases.list_role_aliases,
     "UpdateRoleAlias": role_aliases.update_role_alias,
     "DeleteRoleAlias": role_aliases.delete_role_alias,
+    # Fleet indexing
+    "UpdateIndexingConfiguration": indexing.update_indexing_configuration,
+    "GetIndexingConfiguration": indexing.get_indexing_configuration,
+    "DescribeIndex": indexing.describe_index,
+    "ListIndices": indexing.list_indices,
+    "SearchIndex": search.search_index,
     # Tags
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
