@@ -61,7 +61,10 @@ def test_enable_describe_list_and_disable(iot: Any) -> None:
             {"thingIndexingMode": "REGISTRY_AND_SHADOW", "thingConnectivityIndexingMode": "STATUS"},
             "REGISTRY_AND_SHADOW_AND_CONNECTIVITY_STATUS",
         ),
-        ({"thingIndexingMode": "REGISTRY", "deviceDefenderIndexingMode": "VIOLATIONS"}, "MULTI_INDEXING_MODE"),
+        (
+            {"thingIndexingMode": "REGISTRY", "deviceDefenderIndexingMode": "VIOLATIONS"},
+            "MULTI_INDEXING_MODE",
+        ),
     ],
 )
 def test_index_schema_follows_the_configuration(iot: Any, config: dict[str, str], schema: str) -> None:
