@@ -91,6 +91,15 @@ class MockIotProvisioning:
         """Empty all state (every account and region) without stopping."""
         self.backend.reset()
 
+    def wait_for_registration_tasks(self, timeout: float = 30.0) -> bool:
+        """Wait until every bulk registration task (StartThingRegistrationTask) has ended.
+
+        True when they all have; False when ``timeout`` seconds passed first.
+        """
+        from mock_iotprov.provisioning.bulk_registration import wait_for_tasks
+
+        return wait_for_tasks(self.backend.stores(), timeout)
+
     def __enter__(self) -> MockIotProvisioning:
         return self.start()
 

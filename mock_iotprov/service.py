@@ -11,7 +11,7 @@ from typing import Any
 
 from mock_iotprov.indexing import configuration as indexing
 from mock_iotprov.indexing import search
-from mock_iotprov.provisioning import claims, registration, templates
+from mock_iotprov.provisioning import bulk_registration, claims, registration, templates
 from mock_iotprov.registry import (
     billing_groups,
     ca_certificates,
@@ -69,6 +69,11 @@ OPERATIONS: dict[str, Handler] = {
     # Provisioning: claims and RegisterThing
     "CreateProvisioningClaim": claims.create_provisioning_claim,
     "RegisterThing": registration.register_thing,
+    "StartThingRegistrationTask": bulk_registration.start_thing_registration_task,
+    "DescribeThingRegistrationTask": bulk_registration.describe_thing_registration_task,
+    "ListThingRegistrationTasks": bulk_registration.list_thing_registration_tasks,
+    "StopThingRegistrationTask": bulk_registration.stop_thing_registration_task,
+    "ListThingRegistrationTaskReports": bulk_registration.list_thing_registration_task_reports,
     # Certificates and CA certificates
     "CreateKeysAndCertificate": certificates.create_keys_and_certificate,
     "CreateCertificateFromCsr": certificates.create_certificate_from_csr,

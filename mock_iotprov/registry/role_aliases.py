@@ -78,8 +78,13 @@ def _find(ctx: RequestContext, name: str) -> RoleAlias:
     return found
 
 
+def is_role_arn(text: str) -> bool:
+    """Whether ``text`` is the ARN of an IAM role."""
+    return _ROLE_ARN.fullmatch(text) is not None
+
+
 def _check_role_arn(role_arn: str) -> None:
-    if _ROLE_ARN.fullmatch(role_arn) is None:
+    if not is_role_arn(role_arn):
         raise invalid_request(f"Invalid roleArn: {role_arn} is not the ARN of an IAM role.")
 
 
