@@ -18,6 +18,7 @@ from mock_iotprov.registry import (
     certificate_listing,
     certificates,
     endpoint,
+    events,
     groups,
     policies,
     policy_attachments,
@@ -132,6 +133,9 @@ OPERATIONS: dict[str, Handler] = {
     "DescribeIndex": indexing.describe_index,
     "ListIndices": indexing.list_indices,
     "SearchIndex": search.search_index,
+    # Registry events
+    "DescribeEventConfigurations": events.describe_event_configurations,
+    "UpdateEventConfigurations": events.update_event_configurations,
     # Tags
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
