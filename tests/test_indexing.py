@@ -76,7 +76,7 @@ def test_index_schema_follows_the_configuration(iot: Any, config: dict[str, str]
     "config",
     [
         {"thingIndexingMode": "OFF", "thingConnectivityIndexingMode": "STATUS"},
-        {"thingIndexingMode": "REGISTRY", "namedShadowIndexingMode": "ON"},
+        {"thingIndexingMode": "OFF", "namedShadowIndexingMode": "ON"},
         {"thingIndexingMode": "REGISTRY", "customFields": [{"name": "attributes.x"}]},
     ],
 )

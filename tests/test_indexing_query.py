@@ -92,6 +92,7 @@ CASES = [
     ("connectivity.connected:*", {"tv-living", "tv-kitchen", "Sensor-1"}),
     ("plasma", {"tv-living"}),  # a bare term matches any field
     ("home -screens", {"tv-kitchen"}),
+    ("-(thingGroupNames:home OR thingName:lamp)", {"Sensor-1"}),
     ("shadow.reported.battery:5", set()),  # a field nothing has matches nothing
     ("thingName:tv\\-living", {"tv-living"}),
 ]

@@ -267,6 +267,12 @@ class _Parser:
             inner = self.unary(field)
             self.depth -= 1
             return lambda doc: not inner(doc)
+        if token is not None and token.kind == "WORD" and token.text == "-":
+            following = self.peek(1)
+            if following is not None and following.kind == "OP" and following.text == "(":
+                self.take()
+                excluded_group = self.primary(field)
+                return lambda doc: not excluded_group(doc)
         if token is not None and token.kind == "WORD" and token.text.startswith("-") and len(token.text) > 1:
             self.tokens[self.index] = _Token("WORD", token.text[1:], token.position + 1)
             excluded = self.primary(field)

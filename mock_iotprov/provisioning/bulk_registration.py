@@ -27,8 +27,9 @@ Where AWS is silent: the report files are written into the input bucket under
 lines) and ``ListThingRegistrationTaskReports`` answers presigned links to them once the task has ended;
 ``roleArn`` must be an IAM role ARN; an input line whose parameter values are numbers or booleans passes
 them as their JSON text, other values are an ``InvalidRequestException`` line; blank lines are skipped;
-``ListThingRegistrationTasks`` lists in creation order; stopping a task that has ended, or asking for the
-reports of an unknown task, is an ``InvalidRequestException``.
+``ListThingRegistrationTasks`` lists in creation order; stopping a task that has ended is an
+``InvalidRequestException``; the reports of an unknown task are an empty list (the operation declares no
+``ResourceNotFoundException``, as ``ListCertificatesByCA`` for an unknown CA).
 
 Tests wait for tasks with ``MockIotProvisioning.wait_for_registration_tasks()`` (or poll
 ``DescribeThingRegistrationTask`` until the status is no longer ``InProgress``/``Cancelling``).
@@ -303,8 +304,6 @@ def list_thing_registration_task_reports(
 ) -> dict[str, Any]:
     """ListThingRegistrationTaskReports: links to the task's report files once it has ended."""
     task = _tables(ctx).tasks.get(taskId)
-    if task is None:
-        raise invalid_request(f"Thing registration task {taskId} does not exist.")
-    links = list(task.reports.get(reportType, []))
+    links = [] if task is None else list(task.reports.get(reportType, []))
     page, token = page_of_list(links, nextToken, maxResults, DEFAULT_PAGE_SIZE)
     return {"resourceLinks": page, "reportType": reportType, "nextToken": token}
