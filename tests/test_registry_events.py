@@ -209,3 +209,37 @@ def test_event_configuration_over_the_local_endpoint() -> None:
         )
         client.update_event_configurations(eventConfigurations={"THING": {"Enabled": True}})
         assert client.describe_event_configurations()["eventConfigurations"]["THING"] == {"Enabled": True}
+
+
+def test_events_and_connectivity_through_the_mqtt_broker(iot_provisioning: MockIotProvisioning) -> None:
+    """The seams wired to the real broker: events reach a subscriber; connected client ids are searchable."""
+    from mock_iotprov.indexing.search import set_connectivity_source
+    from mock_iotprov.mqtt import packets as p
+    from tests.mqtt_support import FakeHooks, RawClient, device_cert, running_broker
+
+    iot = iot_client()
+    store = iot_provisioning.backend.store(ACCOUNT, "us-east-1")
+    with running_broker(FakeHooks()) as broker:
+        set_event_publisher(store, broker.publish)
+        set_connectivity_source(store, broker.connected_clients)
+        enable(iot, "THING")
+        iot.update_indexing_configuration(
+            thingIndexingConfiguration={
+                "thingIndexingMode": "REGISTRY",
+                "thingConnectivityIndexingMode": "STATUS",
+            }
+        )
+        client = RawClient(broker.port, device_cert())
+        try:
+            client.connect("sensor-7")
+            client.send(p.Subscribe(1, (p.SubscriptionRequest("$aws/events/thing/+/created", 0),)))
+            assert isinstance(client.receive(), p.SubAck)
+            created = iot.create_thing(thingName="sensor-7")
+            message = client.receive()
+            assert isinstance(message, p.Publish)
+            assert message.topic == "$aws/events/thing/sensor-7/created"
+            assert json.loads(message.payload)["thingId"] == created["thingId"]
+            found = iot.search_index(queryString="connectivity.connected:true")["things"]
+            assert [(t["thingName"], t["connectivity"]["connected"]) for t in found] == [("sensor-7", True)]
+        finally:
+            client.close()
