@@ -152,6 +152,13 @@ def test_twelve_terms_are_allowed() -> None:
         ("a\\*", "a*", True),
         ("a\\*", "ab", False),
         ("**a", "ba", True),
+        ("a*", "a", True),
+        ("*a", "", False),
+        ("ab*ba", "aba", False),  # the head and the tail may not overlap
+        ("a*b?d*e", "axxbcdyye", True),
+        ("a*b?d*e", "axxbcyye", False),
+        ("?", "", False),
+        ("a.c", "abc", False),  # no regular expressions
     ],
 )
 def test_glob_match(pattern: str, value: str, expected: bool) -> None:
@@ -163,3 +170,4 @@ def test_hostile_wildcards_cost_is_bounded() -> None:
     pattern = "a*" * 200 + "b"
     value = "a" * 800
     assert glob_match(pattern, value) is False  # a backtracking matcher would not finish
+    assert glob_match(pattern, value + "b") is True

@@ -18,13 +18,14 @@ What is reproduced (developer guide, "Query syntax" and "Example thing queries")
   Any of these, or a syntax error, is an ``InvalidQueryError`` (the service's ``InvalidQueryException``).
 
 Bounded cost for hostile input (choices where AWS is silent): queries over 2048 characters and nesting
-deeper than 16 are refused; wildcard matching is the two-pointer glob algorithm, O(len(value) ×
-len(pattern)) at worst, never exponential backtracking.
+deeper than 16 are refused; a wildcard value is cut at its stars into fixed-length segments searched
+left to right (``compile_glob``), O(len(value) × len(pattern)) at worst, never exponential backtracking.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -141,37 +142,54 @@ def _value_of(token: _Token) -> _Value:
     return _Value(plain, "".join(pattern).lower() if wild else None)
 
 
-def glob_match(pattern: str, value: str) -> bool:
-    """Whether ``value`` matches ``pattern`` (``*``, ``?``, ``\\x`` literal); O(len × len) at worst."""
-    items: list[tuple[str, bool]] = []  # (char, is_wildcard)
+def compile_glob(pattern: str) -> Callable[[str], bool]:
+    """A matcher for ``pattern`` (``*`` any run, ``?`` one character, ``\\x`` a literal ``x``).
+
+    The pattern is cut at its stars into fixed-length segments: the first must match at the start, the
+    last at the end, the others leftmost in between (correct because each segment has a fixed length).
+    Each segment is searched by a quantifier-free regular expression, so a match costs at most
+    O(len(value) × len(pattern)) and never backtracks exponentially.
+    """
+    segments: list[list[str]] = [[]]
     i = 0
     while i < len(pattern):
-        if pattern[i] == "\\" and i + 1 < len(pattern):
-            items.append((pattern[i + 1], False))
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            segments[-1].append(re.escape(pattern[i + 1]))
             i += 2
+            continue
+        if char == "*":
+            segments.append([])
         else:
-            items.append((pattern[i], pattern[i] in "*?"))
-            i += 1
-    p = v = 0
-    star_p, star_v = -1, 0
-    while v < len(value):
-        if p < len(items) and items[p] == ("?", True):
-            p += 1
-            v += 1
-        elif p < len(items) and items[p] == ("*", True):
-            star_p, star_v = p, v
-            p += 1
-        elif p < len(items) and items[p][0] == value[v] and not items[p][1]:
-            p += 1
-            v += 1
-        elif star_p >= 0:
-            star_v += 1
-            p, v = star_p + 1, star_v
-        else:
+            segments[-1].append("." if char == "?" else re.escape(char))
+        i += 1
+    compiled = [(re.compile("".join(parts), re.DOTALL), len(parts)) for parts in segments]
+    if len(compiled) == 1:
+        whole, _ = compiled[0]
+        return lambda value: whole.fullmatch(value) is not None
+    (head, head_length), (tail, tail_length) = compiled[0], compiled[-1]
+    middle = compiled[1:-1]
+
+    def matches(value: str) -> bool:
+        end = len(value) - tail_length
+        if end < head_length or head.match(value, 0, head_length) is None:
             return False
-    while p < len(items) and items[p] == ("*", True):
-        p += 1
-    return p == len(items)
+        if tail.fullmatch(value, end) is None:
+            return False
+        position = head_length
+        for segment, _ in middle:
+            found = segment.search(value, position, end)
+            if found is None:
+                return False
+            position = found.end()
+        return True
+
+    return matches
+
+
+def glob_match(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches the glob ``pattern`` (see :func:`compile_glob`)."""
+    return compile_glob(pattern)(value)
 
 
 def _number(text: str) -> float | None:
@@ -193,8 +211,8 @@ def _compare(value: str, bound: str) -> int:
 
 def _term_matcher(value: _Value) -> Callable[[str], bool]:
     if value.pattern is not None:
-        pattern = value.pattern
-        return lambda candidate: glob_match(pattern, candidate.lower())
+        matcher = compile_glob(value.pattern)
+        return lambda candidate: matcher(candidate.lower())
     wanted = value.text
     return lambda candidate: candidate.lower() == wanted
 
