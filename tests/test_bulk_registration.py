@@ -282,3 +282,34 @@ def test_bulk_task_over_the_local_endpoint() -> None:
             threading.Event().wait(0.05)
         assert status == "Completed"
         assert client.describe_thing(thingName="http-1")["attributes"] == {"serial": "1"}
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        (
+            "start_thing_registration_task",
+            {
+                "templateBody": TEMPLATE,
+                "inputFileBucket": "bad bucket!",
+                "inputFileKey": "k",
+                "roleArn": ROLE,
+            },
+        ),
+        ("describe_thing_registration_task", {"taskId": "x" * 41}),
+        ("list_thing_registration_tasks", {"status": "Sleeping"}),
+        ("list_thing_registration_tasks", {"nextToken": "not-a-token"}),
+        ("list_thing_registration_tasks", {"maxResults": 251}),
+        ("list_thing_registration_task_reports", {"taskId": "t", "reportType": "EVERYTHING"}),
+        ("stop_thing_registration_task", {"taskId": "x" * 41}),
+    ],
+)
+def test_invalid_inputs_are_invalid_requests(
+    iot_provisioning: MockIotProvisioning, operation: str, params: dict[str, Any]
+) -> None:
+    from tests.helpers import iot_client
+
+    client = iot_client(validate=False)
+    code, status, _ = failure(getattr(client, operation), **params)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert client.list_thing_registration_tasks()["taskIds"] == []

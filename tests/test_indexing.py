@@ -174,3 +174,25 @@ def test_connectivity_comes_from_the_broker_seam(iot_provisioning: MockIotProvis
     assert names(iot.search_index(queryString="connectivity.connected:false")) == ["offline"]
     document = iot.search_index(queryString="thingName:online")["things"][0]
     assert document["connectivity"] == {"connected": True}
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("describe_index", {"indexName": "bad name!"}),
+        ("list_indices", {"nextToken": "not-a-token"}),
+        ("list_indices", {"maxResults": 501}),
+        ("search_index", {"queryString": "*", "indexName": "bad name!"}),
+        ("update_indexing_configuration", {"thingIndexingConfiguration": {"thingIndexingMode": "SOMETIMES"}}),
+    ],
+)
+def test_invalid_inputs_are_invalid_requests(
+    iot_provisioning: MockIotProvisioning, operation: str, params: dict[str, Any]
+) -> None:
+    client = iot_client(validate=False)
+    enable(client)
+    code, status, _ = failure(getattr(client, operation), **params)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert (
+        client.get_indexing_configuration()["thingIndexingConfiguration"]["thingIndexingMode"] == "REGISTRY"
+    )
