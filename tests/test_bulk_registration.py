@@ -313,3 +313,52 @@ def test_invalid_inputs_are_invalid_requests(
     code, status, _ = failure(getattr(client, operation), **params)
     assert (code, status) == ("InvalidRequestException", 400)
     assert client.list_thing_registration_tasks()["taskIds"] == []
+
+
+CSR_TEMPLATE = json.dumps(
+    {
+        "Parameters": {"ThingName": {"Type": "String"}, "CSR": {"Type": "String"}},
+        "Resources": {
+            "thing": {"Type": "AWS::IoT::Thing", "Properties": {"ThingName": {"Ref": "ThingName"}}},
+            "certificate": {
+                "Type": "AWS::IoT::Certificate",
+                "Properties": {"CertificateSigningRequest": {"Ref": "CSR"}, "Status": "ACTIVE"},
+            },
+        },
+    }
+)
+
+
+def _csr(name: str) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    request = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return request.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_bulk_task_signs_the_csr_of_every_line(aws: Any) -> None:
+    """The developer guide's input form: one thing name and one CSR per line."""
+    from cryptography import x509
+
+    mock, iot, s3 = aws
+    put_lines(s3, "csr.json", [{"ThingName": name, "CSR": _csr(name)} for name in ("foo", "bar")])
+    task_id = start(iot, key="csr.json", template=CSR_TEMPLATE)
+    assert mock.wait_for_registration_tasks(timeout=60)
+    assert iot.describe_thing_registration_task(taskId=task_id)["successCount"] == 2
+    [link] = iot.list_thing_registration_task_reports(taskId=task_id, reportType="RESULTS")["resourceLinks"]
+    for line, name in zip(report(s3, link), ("foo", "bar")):
+        pem = line["response"]["CertificatePem"]
+        assert x509.load_pem_x509_certificate(pem.encode()).subject.rfc4514_string() == f"CN={name}"
+        certificate_arn = line["response"]["ResourceArns"]["certificate"]
+        assert iot.list_thing_principals(thingName=name)["principals"] == [certificate_arn]
+        certificate_id = certificate_arn.rsplit("/", 1)[1]
+        described = iot.describe_certificate(certificateId=certificate_id)["certificateDescription"]
+        assert (described["status"], described["certificatePem"]) == ("ACTIVE", pem)
+    assert (
+        iot.list_thing_registration_task_reports(taskId=task_id, reportType="ERRORS")["resourceLinks"] == []
+    )
