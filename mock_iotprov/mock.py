@@ -116,9 +116,10 @@ class MockIotProvisioning:
         return self._broker
 
     def _start_broker(self) -> None:
-        from mock_iotprov.doors.mqtt_door import start_broker
+        from mock_iotprov.doors.mqtt_door import feed_registry, start_broker
 
         self._broker = start_broker(self.device_service, self._mqtt_host, self._mqtt_port)
+        feed_registry(self.backend, self._broker)
 
     def _stop_broker(self) -> None:
         broker, self._broker = self._broker, None

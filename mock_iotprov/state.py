@@ -50,6 +50,7 @@ class Backend:
     def __init__(self) -> None:
         self._stores: dict[tuple[str, str], Store] = {}
         self._lock = threading.Lock()
+        self._store_setups: list[Callable[[Store], None]] = []
 
     def store(self, account_id: str, region: str) -> Store:
         """The store for (account, region), created on first use."""
@@ -59,8 +60,20 @@ class Backend:
             with self._lock:
                 found = self._stores.get(key)
                 if found is None:
-                    found = self._stores[key] = Store(account_id, region)
+                    found = Store(account_id, region)
+                    for setup in self._store_setups:
+                        setup(found)
+                    self._stores[key] = found
         return found
+
+    def on_new_store(self, setup: Callable[[Store], None]) -> None:
+        """Run ``setup`` on every store, existing and future (also after ``reset``), e.g. to connect it
+        to a running broker."""
+        with self._lock:
+            self._store_setups.append(setup)
+            existing = list(self._stores.values())
+        for store in existing:
+            setup(store)
 
     def stores(self) -> list[Store]:
         """Every store created so far."""

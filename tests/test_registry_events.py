@@ -243,3 +243,51 @@ def test_events_and_connectivity_through_the_mqtt_broker(iot_provisioning: MockI
             assert [(t["thingName"], t["connectivity"]["connected"]) for t in found] == [("sensor-7", True)]
         finally:
             client.close()
+
+
+def test_a_mock_with_its_broker_publishes_registry_events_and_connectivity(
+    iot_provisioning_mqtt: MockIotProvisioning,
+) -> None:
+    """``mqtt=True``: every store is connected to the mock's own broker, with real admission and policies."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from mock_iotprov.mqtt import packets as p
+    from tests.mqtt_support import ClientCert, RawClient
+
+    iot = iot_client()
+    keys = iot.create_keys_and_certificate(setAsActive=True)
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}],
+    }
+    iot.create_policy(policyName="everything", policyDocument=json.dumps(document))
+    iot.attach_policy(policyName="everything", target=keys["certificateArn"])
+    enable(iot, "THING_GROUP")
+    iot.update_indexing_configuration(
+        thingIndexingConfiguration={
+            "thingIndexingMode": "REGISTRY",
+            "thingConnectivityIndexingMode": "STATUS",
+        }
+    )
+    der = x509.load_pem_x509_certificate(keys["certificatePem"].encode()).public_bytes(
+        serialization.Encoding.DER
+    )
+    client = RawClient(
+        iot_provisioning_mqtt.mqtt_port,
+        ClientCert(keys["certificatePem"], keys["keyPair"]["PrivateKey"], der),
+    )
+    try:
+        client.connect("gateway")
+        client.send(p.Subscribe(1, (p.SubscriptionRequest("$aws/events/thingGroup/#", 0),)))
+        assert isinstance(client.receive(), p.SubAck)
+        created = iot.create_thing_group(thingGroupName="fleet-a")
+        message = client.receive()
+        assert isinstance(message, p.Publish)
+        assert message.topic == "$aws/events/thingGroup/fleet-a/created"
+        assert json.loads(message.payload)["thingGroupId"] == created["thingGroupId"]
+        iot.create_thing(thingName="gateway")
+        found = iot.search_index(queryString="connectivity.connected:true")["things"]
+        assert [thing["thingName"] for thing in found] == ["gateway"]
+    finally:
+        client.close()

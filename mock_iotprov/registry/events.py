@@ -27,14 +27,17 @@ disabled is generated when it ends. ``JOB``, ``JOB_EXECUTION``, ``POLICY``, ``CE
 ``CA_CERTIFICATE`` can be configured but publish nothing (the guide documents no registry payload for them).
 
 The seam for the broker: :func:`set_event_publisher` gives a store a callable taking an
-``mqtt.hooks.OutboundMessage``; it is called under the store's lock, so it must only enqueue. With no
-publisher (no broker), events are built only if enabled and then dropped.
+``mqtt.hooks.OutboundMessage``; it is called under the store's lock, so it must only enqueue, and a
+publisher that raises loses that event, never the change. With no publisher (no broker), events are built
+only if enabled and then dropped. A mock started with ``mqtt=True`` (and ``serve`` with its broker)
+connects every store to its broker (``doors.mqtt_door.feed_registry``).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +66,7 @@ EVENT_TYPES = (
 )
 
 Publisher = Callable[[OutboundMessage], None]
+log = logging.getLogger("mock_iotprov")
 
 
 @dataclass
@@ -120,8 +124,12 @@ def _enabled(ctx: RequestContext, kind: str) -> bool:
 
 def _publish(ctx: RequestContext, topic: str, payload: dict[str, Any]) -> None:
     publish = ctx.store.component(EventPublisher).publish
-    if publish is not None:
+    if publish is None:
+        return
+    try:
         publish(OutboundMessage(topic=topic, payload=json.dumps(payload).encode()))
+    except Exception:  # a stopped broker or a topic it refuses: the registry change stands, the event is lost
+        log.warning("mock_iotprov: registry event on %s could not be published", topic, exc_info=True)
 
 
 def _header(ctx: RequestContext, event_type: str, operation: str) -> dict[str, Any]:
