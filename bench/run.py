@@ -28,6 +28,7 @@ BENCHMARKS = [
     "bench_device",
     "bench_mqtt",
     "bench_persistence",
+    "bench_indexing",
 ]
 
 
