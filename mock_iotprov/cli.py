@@ -45,13 +45,22 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="generate a new RSA key for every key handed out instead of drawing from the key pool (slow)",
     )
+    serve.add_argument(
+        "--throttle",
+        action="store_true",
+        help="apply AWS IoT Core's per-API rate quotas; requests beyond them get ThrottlingException",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request on stderr")
     return parser
 
 
-def serve(host: str, port: int, account_id: str, *, fresh_keys: bool = False) -> int:
+def serve(
+    host: str, port: int, account_id: str, *, fresh_keys: bool = False, throttle: bool = False
+) -> int:
     """Run the endpoint until SIGINT or SIGTERM; returns the exit status (0, or 1 if it cannot listen)."""
-    server = IotProvisioningServer(host, port, account_id=account_id, fresh_keys=fresh_keys)
+    server = IotProvisioningServer(
+        host, port, account_id=account_id, fresh_keys=fresh_keys, throttle=throttle
+    )
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         server.request_stop()
@@ -80,4 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    return serve(args.host, args.port, args.account_id, fresh_keys=args.fresh_keys)
+    return serve(
+        args.host, args.port, args.account_id, fresh_keys=args.fresh_keys, throttle=args.throttle
+    )

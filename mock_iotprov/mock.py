@@ -15,8 +15,10 @@ from typing import Any, TypeVar, overload
 
 from mock_iotprov import active
 from mock_iotprov.doors import botocore_door, credentials, requests_door
+from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
 from mock_iotprov.provisioning.claims import ClaimCertificate, claims_of
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, Backend, MockOptions
+from mock_iotprov.throttling import Throttle
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,11 +37,41 @@ class MockIotProvisioning:
         *,
         fresh_keys: bool = False,
         session_loader: Any = None,
+        throttle: bool | Throttle = False,
     ) -> None:
         self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys)
         self.session_loader = session_loader
         self.backend = Backend()
         self._depth = 0
+        self.faults = FaultTable()
+        self.throttle: Throttle | None = Throttle() if throttle is True else (throttle or None)
+
+    def inject_fault(
+        self,
+        operation: str,
+        code: str | None = DEFAULT_CODE,
+        *,
+        times: int | None = 1,
+        probability: float = 1.0,
+        latency_s: float = 0.0,
+        seed: int | None = None,
+    ) -> Fault:
+        """Answer the next ``times`` requests to ``operation`` (``"*"``: any) with error ``code``.
+
+        See :mod:`mock_iotprov.faults`: ``code`` must be declared by the model for the operation (else
+        ``ValueError`` listing the allowed codes); ``times=None`` until cleared; ``probability`` with a
+        reproducible draw when ``seed`` is given; ``latency_s`` delays the answer (``code=None``: delay
+        only). Injected errors go through the client's own retry handling. Returns the armed fault, whose
+        ``fired`` counts the requests it answered.
+        """
+        fault = new_fault(
+            operation, code, times=times, probability=probability, latency_s=latency_s, seed=seed
+        )
+        return self.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault."""
+        self.faults.clear()
 
     @property
     def account_id(self) -> str:
@@ -99,7 +131,10 @@ class MockIotProvisioning:
 
     def _fresh(self) -> MockIotProvisioning:
         return MockIotProvisioning(
-            self.options.account_id, fresh_keys=self.options.fresh_keys, session_loader=self.session_loader
+            self.options.account_id,
+            fresh_keys=self.options.fresh_keys,
+            session_loader=self.session_loader,
+            throttle=self.throttle.fresh() if self.throttle is not None else False,
         )
 
     def __call__(self, target: F) -> F:
@@ -155,20 +190,32 @@ def mock_iot_provisioning(func: F, /) -> F: ...
 
 @overload
 def mock_iot_provisioning(
-    func: None = None, /, *, account_id: str = DEFAULT_ACCOUNT_ID, fresh_keys: bool = False
+    func: None = None,
+    /,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    fresh_keys: bool = False,
+    throttle: bool | Throttle = False,
 ) -> MockIotProvisioning: ...
 
 
 def mock_iot_provisioning(
-    func: Any = None, /, *, account_id: str = DEFAULT_ACCOUNT_ID, fresh_keys: bool = False
+    func: Any = None,
+    /,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    fresh_keys: bool = False,
+    throttle: bool | Throttle = False,
 ) -> Any:
     """Mock AWS IoT provisioning for every botocore client in the process.
 
     ``@mock_iot_provisioning`` or ``@mock_iot_provisioning(account_id=...)`` on a function or class;
     ``with mock_iot_provisioning() as mock:``; or ``mock = mock_iot_provisioning(); mock.start()``.
     ``fresh_keys=True`` generates a new RSA key for every key handed out instead of using the key pool.
+    ``throttle=True`` applies AWS IoT Core's per-API rate quotas (see :mod:`mock_iotprov.throttling`; pass a
+    ``Throttle(clock=...)`` to control time); requests beyond them get ``ThrottlingException``.
     """
-    mock = MockIotProvisioning(account_id, fresh_keys=fresh_keys)
+    mock = MockIotProvisioning(account_id, fresh_keys=fresh_keys, throttle=throttle)
     if func is None:
         return mock
     return mock(func)

@@ -31,6 +31,7 @@ from botocore.parsers import create_parser
 
 from mock_iotprov import active
 from mock_iotprov.dispatch import execute
+from mock_iotprov.doors import wire_door
 from mock_iotprov.protocol.botocore_result import parsed_success
 from mock_iotprov.protocol.endpoint import region_from_host
 from mock_iotprov.protocol.errors import ServiceError, not_implemented
@@ -70,12 +71,13 @@ def _hook_client(client: BaseClient) -> None:
 
     def before_call(model: OperationModel, params: dict[str, Any], context: Any, **_: Any) -> Any:
         mock = active.mock_for_loader(loader_ref())
-        if mock is None:
+        if mock is None or wire_door.wanted(mock):  # faults or throttling: answered at before-send
             return None
         return _answer(mock, model, params, context)
 
     adopt_service_model(client.meta.service_model)
     events.register("before-call.iot", before_call, unique_id="mock_iotprov.before_call")
+    wire_door.register(client, loader_ref)
     setattr(events, _HOOKED, True)
 
 

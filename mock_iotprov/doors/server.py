@@ -24,7 +24,10 @@ At the HTTP level:
   the ``mock_iotprov.server`` logger, never printed, and answered ``InternalFailureException`` (500).
 
 Outside the AWS paths, under ``/_mock_iotprov/``: ``GET health`` (``{"status": "ok"}``), ``POST reset``
-(empties every account and region) and ``GET ca.pem`` (the CA bundle every issued certificate chains to).
+(empties every account and region), ``GET ca.pem`` (the CA bundle every issued certificate chains to) and
+``faults`` (``POST`` arms a fault, ``GET`` lists them with their counts, ``DELETE`` clears; see
+:mod:`mock_iotprov.doors.fault_admin`). Injected faults and, with ``throttle``, the per-API rate quotas
+answer a request before any handler runs (:func:`mock_iotprov.throttling.front_door_error`).
 """
 
 from __future__ import annotations
@@ -38,12 +41,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from mock_iotprov.dispatch import answer
+from mock_iotprov.dispatch import answer_operation, unknown_operation
+from mock_iotprov.doors.fault_admin import fault_admin
+from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
 from mock_iotprov.protocol.endpoint import region_from_authorization
 from mock_iotprov.protocol.errors import ServiceError, internal_failure
 from mock_iotprov.protocol.messages import WireRequest, WireResponse
+from mock_iotprov.protocol.model import router
 from mock_iotprov.protocol.serialize import serialize_error
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Backend, MockOptions
+from mock_iotprov.throttling import Throttle, front_door_error
 
 log = logging.getLogger("mock_iotprov.server")
 
@@ -102,9 +109,18 @@ class _HttpServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], backend: Backend, options: MockOptions) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        backend: Backend,
+        options: MockOptions,
+        faults: FaultTable | None = None,
+        throttle: Throttle | None = None,
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.backend, self.options = backend, options
+        self.faults = faults if faults is not None else FaultTable()
+        self.throttle = throttle
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -199,15 +215,26 @@ class _RequestHandler(BaseHTTPRequestHandler):
             split = urlsplit(self.path)
             path, query_text = split.path or "/", split.query
         if path.startswith(ADMIN_PREFIX):
-            return self._admin(path[len(ADMIN_PREFIX) :])
+            return self._admin(path[len(ADMIN_PREFIX) :], body)
         query = parse_qs(query_text, keep_blank_values=True)
         request = WireRequest(self.command, path, query, dict(self.headers.items()), body)
         region = region_from_authorization(self.headers.get("Authorization")) or DEFAULT_REGION
         server = self._server()
-        return answer(server.backend, server.options, region, request)
+        found = router().match(request.method, request.path, request.query)
+        if found is None:
+            return serialize_error(unknown_operation(request))
+        operation_name, labels = found
+        refusal = front_door_error(
+            server.faults, server.throttle, server.options.account_id, region, operation_name
+        )
+        if refusal is not None:
+            return serialize_error(refusal)
+        return answer_operation(server.backend, server.options, region, operation_name, labels, request)
 
-    def _admin(self, name: str) -> WireResponse:
+    def _admin(self, name: str, body: bytes = b"") -> WireResponse:
         server = self._server()
+        if name == "faults":
+            return fault_admin(server.faults, self.command, body)
         routes = {"health": "GET", "reset": "POST", "ca.pem": "GET"}
         method = routes.get(name)
         if method is None:
@@ -341,6 +368,9 @@ class IotProvisioningServer:
     ``port=0`` picks a free port. ``start()`` serves from a background thread and returns once the
     endpoint accepts connections; ``stop()`` ends it (and its open connections); ``serve_forever()`` blocks
     until ``stop()`` or ``request_stop()`` is called. Pass ``backend`` to share state with another door.
+    ``throttle=True`` (or a :class:`~mock_iotprov.throttling.Throttle`) applies AWS IoT Core's per-API rate
+    quotas; ``inject_fault``/``clear_faults`` work as on the in-process mock (also over HTTP, under
+    ``/_mock_iotprov/faults``).
     """
 
     def __init__(
@@ -351,10 +381,13 @@ class IotProvisioningServer:
         account_id: str = DEFAULT_ACCOUNT_ID,
         fresh_keys: bool = False,
         backend: Backend | None = None,
+        throttle: bool | Throttle = False,
     ) -> None:
         self.host = host
         self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys)
         self.backend = backend if backend is not None else Backend()
+        self.faults = FaultTable()
+        self.throttle: Throttle | None = Throttle() if throttle is True else (throttle or None)
         self._requested_port = port
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -384,7 +417,9 @@ class IotProvisioningServer:
         with self._lock:
             if self._httpd is not None:
                 return self
-            httpd = _HttpServer((self.host, self._requested_port), self.backend, self.options)
+            httpd = _HttpServer(
+                (self.host, self._requested_port), self.backend, self.options, self.faults, self.throttle
+            )
             thread = threading.Thread(
                 target=httpd.serve_forever, args=(0.1,), name="mock_iotprov", daemon=True
             )
@@ -406,6 +441,14 @@ class IotProvisioningServer:
         httpd.close_connections()
         if thread is not None:
             thread.join()
+
+    def inject_fault(self, operation: str, code: str | None = DEFAULT_CODE, **fields: Any) -> Fault:
+        """Arm a fault, as :meth:`mock_iotprov.mock.MockIotProvisioning.inject_fault` does."""
+        return self.faults.add(new_fault(operation, code, **fields))
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault."""
+        self.faults.clear()
 
     def request_stop(self) -> None:
         """Ask a blocked :meth:`serve_forever` to stop (safe to call from a signal handler)."""
