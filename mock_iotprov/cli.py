@@ -54,9 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def serve(
-    host: str, port: int, account_id: str, *, fresh_keys: bool = False, throttle: bool = False
-) -> int:
+def serve(host: str, port: int, account_id: str, *, fresh_keys: bool = False, throttle: bool = False) -> int:
     """Run the endpoint until SIGINT or SIGTERM; returns the exit status (0, or 1 if it cannot listen)."""
     server = IotProvisioningServer(
         host, port, account_id=account_id, fresh_keys=fresh_keys, throttle=throttle
@@ -89,6 +87,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    return serve(
-        args.host, args.port, args.account_id, fresh_keys=args.fresh_keys, throttle=args.throttle
-    )
+    return serve(args.host, args.port, args.account_id, fresh_keys=args.fresh_keys, throttle=args.throttle)
