@@ -9,7 +9,7 @@ standard or adaptive mode alike) sees a throttled or failed answer exactly as it
 its backoff and sends again. Each attempt is decided afresh, before any handler runs, so an injected error
 changes no state and a retried call that finally succeeds takes effect once.
 
-Clients without credentials (possible under ``patch_session``) are not signed on this path (a
+Requests of clients without credentials (possible under ``patch_session``) are not signed (a
 ``choose-signer`` answer of ``UNSIGNED``), since the mock checks no signature. Clients of a loopback
 ``endpoint_url`` are left to that endpoint, and with moto's ``mock_aws`` active operations this project
 does not implement are left to moto, as on the fast path.
@@ -56,19 +56,20 @@ def register(client: BaseClient, loader_ref: Callable[[], Any]) -> None:
             return None
         return answer(mock, event_name.rpartition(".")[2], request)
 
+    local_endpoint = _loopback(urlsplit(client.meta.endpoint_url or "").hostname or "")
+
     def choose_signer(context: Any = None, **_: Any) -> Any:
-        mock = active.mock_for_loader(loader_ref())
         signer = signer_ref()
-        if mock is None or signer is None or not wanted(mock):
+        if local_endpoint or signer is None or getattr(signer, "_credentials", None) is not None:
             return None
-        return botocore.UNSIGNED if getattr(signer, "_credentials", None) is None else None
+        return botocore.UNSIGNED if active.mock_for_loader(loader_ref()) is not None else None
 
     events.register_first(
         "before-send.iot",
         before_send,  # type: ignore[arg-type]
         unique_id="mock_iotprov.before_send",
     )
-    events.register("choose-signer.iot", choose_signer, unique_id="mock_iotprov.choose_signer")
+    events.register_first("choose-signer.iot", choose_signer, unique_id="mock_iotprov.choose_signer")
 
 
 def _loopback(host: str) -> bool:
