@@ -34,6 +34,7 @@ from mock_iotprov.faults import FaultTable, declared_codes
 from mock_iotprov.protocol.errors import ServiceError
 
 DEFAULT_RATE = 10.0
+_EPSILON = 1e-6  # a token refilled over exactly 1/rate seconds counts, despite float rounding
 
 API_RATES: Mapping[str, float] = {
     "AddThingToBillingGroup": 60,
@@ -118,8 +119,8 @@ class TokenBucket:
         if now > self.updated:
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
             self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - _EPSILON:
+            self.tokens = max(0.0, self.tokens - 1.0)
             return True
         return False
 
