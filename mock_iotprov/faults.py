@@ -16,9 +16,10 @@ retries by its code in every retry mode (``legacy``, ``standard``, ``adaptive``)
 For ``"*"`` a fault with a code answers only the operations whose model declares that code (for example
 ``UpdateProvisioningTemplate`` declares no ``ThrottlingException`` and is never throttled by
 ``inject_fault("*")``); a ``code=None`` fault delays every operation. When several armed faults match a
-request, they are considered in the order they were injected: every delay-only fault that fires adds its
-delay, and the first error fault that fires answers the request (later error faults are not consulted and
-do not count). An injected error changes no state: the handler never runs for that request.
+request, they are considered in the order they were injected, up to the first error fault that fires,
+which answers the request; the delay-only faults before it that fire add their delays; the faults after
+it are not consulted and do not count. An injected error changes no state: the handler never runs for
+that request.
 """
 
 from __future__ import annotations
