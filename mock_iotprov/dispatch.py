@@ -10,6 +10,7 @@ the caller.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from mock_iotprov.protocol.errors import ServiceError, internal_failure, not_implemented
@@ -82,10 +83,24 @@ def unknown_operation(request: WireRequest) -> ServiceError:
     )
 
 
-def answer(backend: Backend, options: MockOptions, region: str, request: WireRequest) -> WireResponse:
-    """Route a raw request by the model's HTTP bindings and answer it."""
+def answer(
+    backend: Backend,
+    options: MockOptions,
+    region: str,
+    request: WireRequest,
+    admit: Callable[[str], ServiceError | None] | None = None,
+) -> WireResponse:
+    """Route a raw request by the model's HTTP bindings and answer it.
+
+    ``admit``, given the operation name, may refuse the request with an error before anything is parsed
+    or any handler runs (injected faults, throttling).
+    """
     found = router().match(request.method, request.path, request.query)
     if found is None:
         return serialize_error(unknown_operation(request))
     operation_name, labels = found
+    if admit is not None:
+        refusal = admit(operation_name)
+        if refusal is not None:
+            return serialize_error(refusal)
     return answer_operation(backend, options, region, operation_name, labels, request)

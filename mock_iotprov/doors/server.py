@@ -41,13 +41,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from mock_iotprov.dispatch import answer_operation, unknown_operation
+from mock_iotprov.dispatch import answer
 from mock_iotprov.doors.fault_admin import fault_admin
 from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
 from mock_iotprov.protocol.endpoint import region_from_authorization
 from mock_iotprov.protocol.errors import ServiceError, internal_failure
 from mock_iotprov.protocol.messages import WireRequest, WireResponse
-from mock_iotprov.protocol.model import router
 from mock_iotprov.protocol.serialize import serialize_error
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Backend, MockOptions
 from mock_iotprov.throttling import Throttle, front_door_error
@@ -220,16 +219,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request = WireRequest(self.command, path, query, dict(self.headers.items()), body)
         region = region_from_authorization(self.headers.get("Authorization")) or DEFAULT_REGION
         server = self._server()
-        found = router().match(request.method, request.path, request.query)
-        if found is None:
-            return serialize_error(unknown_operation(request))
-        operation_name, labels = found
-        refusal = front_door_error(
-            server.faults, server.throttle, server.options.account_id, region, operation_name
-        )
-        if refusal is not None:
-            return serialize_error(refusal)
-        return answer_operation(server.backend, server.options, region, operation_name, labels, request)
+
+        def admit(operation_name: str) -> ServiceError | None:
+            return front_door_error(
+                server.faults, server.throttle, server.options.account_id, region, operation_name
+            )
+
+        return answer(server.backend, server.options, region, request, admit)
 
     def _admin(self, name: str, body: bytes = b"") -> WireResponse:
         server = self._server()
