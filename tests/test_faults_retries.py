@@ -78,6 +78,41 @@ def test_with_one_attempt_the_throttling_error_surfaces(
     assert thing_names(iot) == []  # the injected failure changed nothing
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_config_max_attempts_1_means_one_retry_so_two_throttles_surface(
+    mode: str, mock: MockIotProvisioning, delays: list[float]
+) -> None:
+    """In a ``Config``, ``max_attempts`` counts retries in every mode (botocore adds the first attempt)."""
+    iot = boto3.client(
+        "iot", region_name="us-east-1", config=Config(retries={"mode": mode, "max_attempts": 1})
+    )
+    fault = mock.inject_fault("RegisterThing", times=2)
+
+    with pytest.raises(ClientError) as excinfo:
+        register(iot)
+
+    assert error_of(excinfo)[0] == "ThrottlingException"
+    assert excinfo.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+    assert fault.fired == 2 and len(delays) == 1
+    assert thing_names(iot) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_aws_max_attempts_1_in_the_environment_is_one_attempt(
+    mode: str, mock: MockIotProvisioning, delays: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_RETRY_MODE", mode)
+    iot = boto3.Session().client("iot", region_name="us-east-1")
+    fault = mock.inject_fault("RegisterThing", times=2)
+
+    with pytest.raises(ClientError) as excinfo:
+        register(iot)
+
+    assert excinfo.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+    assert fault.fired == 1 and delays == []
+
+
 def test_legacy_max_attempts_counts_retries_and_gives_up(
     mock: MockIotProvisioning, delays: list[float]
 ) -> None:
