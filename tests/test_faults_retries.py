@@ -386,3 +386,16 @@ def test_faults_belong_to_their_mock() -> None:
             assert inner.faults.faults() == []
         with pytest.raises(ClientError):
             client("standard", max_attempts=1).create_thing(thingName="outer")
+
+
+def test_plain_requests_calls_meet_the_same_faults(mock: MockIotProvisioning) -> None:
+    import requests
+
+    base = "https://iot.eu-west-1.amazonaws.com"
+    mock.inject_fault("CreateThing", "ServiceUnavailableException", times=1)
+
+    refused = requests.post(f"{base}/things/plain", json={}, timeout=5)
+    created = requests.post(f"{base}/things/plain", json={}, timeout=5)
+
+    assert (refused.status_code, refused.headers["x-amzn-ErrorType"]) == (503, "ServiceUnavailableException")
+    assert created.status_code == 200 and created.json()["thingName"] == "plain"
