@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -399,3 +400,21 @@ def test_plain_requests_calls_meet_the_same_faults(mock: MockIotProvisioning) ->
 
     assert (refused.status_code, refused.headers["x-amzn-ErrorType"]) == (503, "ServiceUnavailableException")
     assert created.status_code == 200 and created.json()["thingName"] == "plain"
+
+
+def test_a_fault_fires_exactly_times_under_concurrency(mock: MockIotProvisioning) -> None:
+    fault = mock.inject_fault("CreateThing", times=25)
+    iot = client("standard", max_attempts=1)
+    refused: list[int] = []
+
+    def create(index: int) -> None:
+        try:
+            iot.create_thing(thingName=f"t{index}")
+        except ClientError:
+            refused.append(index)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(create, range(80)))
+
+    assert fault.fired == 25 == len(refused)
+    assert thing_names(iot) == sorted(f"t{index}" for index in range(80) if index not in refused)
