@@ -62,7 +62,8 @@ class MockIotProvisioning:
         ``ValueError`` listing the allowed codes); ``times=None`` until cleared; ``probability`` with a
         reproducible draw when ``seed`` is given; ``latency_s`` delays the answer (``code=None``: delay
         only). Injected errors go through the client's own retry handling. Returns the armed fault, whose
-        ``fired`` counts the requests it answered.
+        ``fired`` counts the requests it answered. Faults are configuration, not state: ``reset()`` keeps
+        them.
         """
         fault = new_fault(
             operation, code, times=times, probability=probability, latency_s=latency_s, seed=seed

@@ -117,6 +117,8 @@ def test_post_arms_get_lists_with_counts_delete_clears(server: IotProvisioningSe
         (b'{"operation": "CreateThing", "latency_s": 1e400}', "latency_s must be between"),
         (b'{"operation": 7}', "operation must be"),
         (b'{"operation": "CreateThing", "seed": 1' + b"0" * 5000 + b"}", "must be a JSON object"),
+        (b"[" * 200_000, "must be a JSON object"),
+        (b"\xff\xfe", "must be a JSON object"),
     ],
 )
 def test_invalid_faults_are_a_400_saying_why(server: IotProvisioningServer, raw: bytes, message: str) -> None:

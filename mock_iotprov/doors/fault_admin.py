@@ -29,7 +29,7 @@ def _json(status: int, document: dict[str, Any]) -> WireResponse:
 def _arm(faults: FaultTable, body: bytes) -> WireResponse:
     try:
         document = json.loads(body.decode("utf-8")) if body.strip() else None
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return _json(400, {"message": f"The body must be a JSON object: {exc}"})
     if not isinstance(document, dict):
         return _json(400, {"message": "The body must be a JSON object with at least 'operation'"})

@@ -12,7 +12,10 @@ changes no state and a retried call that finally succeeds takes effect once.
 Requests of clients without credentials (possible under ``patch_session``) are not signed (a
 ``choose-signer`` answer of ``UNSIGNED``), since the mock checks no signature. Clients of a loopback
 ``endpoint_url`` are left to that endpoint, and with moto's ``mock_aws`` active operations this project
-does not implement are left to moto, as on the fast path.
+does not implement are left to moto, as on the fast path. botocore calls every ``before-send`` handler,
+so with ``mock_aws`` active moto's handler also sees each request of this path; this handler is
+registered first, so its answer is the one the client gets (moto may still record the request in its own,
+unused, backend).
 """
 
 from __future__ import annotations
