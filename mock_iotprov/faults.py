@@ -17,9 +17,9 @@ For ``"*"`` a fault with a code answers only the operations whose model declares
 ``UpdateProvisioningTemplate`` declares no ``ThrottlingException`` and is never throttled by
 ``inject_fault("*")``); a ``code=None`` fault delays every operation. When several armed faults match a
 request, they are considered in the order they were injected, up to the first error fault that fires,
-which answers the request; the delay-only faults before it that fire add their delays; the faults after
-it are not consulted and do not count. An injected error changes no state: the handler never runs for
-that request.
+which answers the request; the delay-only faults before it that fire add their delays (at most
+:data:`MAX_LATENCY_S` in all); the faults after it are not consulted and do not count. An injected error
+changes no state: the handler never runs for that request.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ class FaultTable:
                     continue
                 fault.fired += 1
                 fired = True
-                latency += fault.latency_s
+                latency = min(MAX_LATENCY_S, latency + fault.latency_s)
                 error = fault.error(operation)
                 if error is not None:
                     break

@@ -11,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from mock_iotprov import mock_iot_provisioning, patch_session
+from mock_iotprov.faults import MAX_LATENCY_S
 from mock_iotprov.mock import MockIotProvisioning
 from tests.helpers import SIMPLE_TEMPLATE, error_of
 from tests.retry_helpers import fast_retries
@@ -418,3 +419,12 @@ def test_a_fault_fires_exactly_times_under_concurrency(mock: MockIotProvisioning
 
     assert fault.fired == 25 == len(refused)
     assert thing_names(iot) == sorted(f"t{index}" for index in range(80) if index not in refused)
+
+
+def test_delays_add_up_to_a_bound(mock: MockIotProvisioning) -> None:
+    waited: list[float] = []
+    mock.faults.sleep = waited.append
+    for _ in range(3):
+        mock.inject_fault("*", None, times=None, latency_s=200)
+    client().describe_endpoint(endpointType="iot:Data-ATS")
+    assert waited == [MAX_LATENCY_S]
