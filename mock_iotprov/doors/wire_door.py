@@ -48,8 +48,14 @@ def wanted(mock: Any) -> bool:
     return bool(mock.faults.armed or mock.throttle is not None)
 
 
-def register(client: BaseClient, loader_ref: Callable[[], Any]) -> None:
-    """Register the ``before-send`` answer and the ``choose-signer`` fallback on one ``iot`` client."""
+def register(
+    client: BaseClient, loader_ref: Callable[[], Any], response_class: type[AWSResponse] = AWSResponse
+) -> None:
+    """Register the ``before-send`` answer and the ``choose-signer`` fallback on one ``iot`` client.
+
+    ``response_class`` is the HTTP response type the client's endpoint expects (aiobotocore's own for its
+    clients).
+    """
     events = client.meta.events
     signer_ref = weakref.ref(client._request_signer)  # type: ignore[attr-defined]
 
@@ -57,7 +63,7 @@ def register(client: BaseClient, loader_ref: Callable[[], Any]) -> None:
         mock = active.mock_for_loader(loader_ref())
         if mock is None:
             return None
-        return answer(mock, event_name.rpartition(".")[2], request)
+        return answer(mock, event_name.rpartition(".")[2], request, response_class)
 
     local_endpoint = _loopback(urlsplit(client.meta.endpoint_url or "").hostname or "")
 
@@ -105,7 +111,12 @@ def _body_bytes(body: Any) -> bytes:
     return bytes(body)
 
 
-def answer(mock: Any, operation_name: str, request: AWSPreparedRequest) -> AWSResponse | None:
+def answer(
+    mock: Any,
+    operation_name: str,
+    request: AWSPreparedRequest,
+    response_class: type[AWSResponse] = AWSResponse,
+) -> AWSResponse | None:
     """The response to one attempt of ``operation_name``, or None to let the request go on its way."""
     split = urlsplit(request.url)
     host = split.hostname or ""
@@ -123,7 +134,8 @@ def answer(mock: Any, operation_name: str, request: AWSPreparedRequest) -> AWSRe
         or region_from_authorization(headers.get("Authorization"))
         or DEFAULT_REGION
     )
-    return _http_response(request.url, _respond(mock, region, operation_name, request, split, headers))
+    wire = _respond(mock, region, operation_name, request, split, headers)
+    return _http_response(request.url, wire, response_class)
 
 
 def _respond(
@@ -156,7 +168,7 @@ def _respond(
     return serialize_output(operation_model(operation_name), result)
 
 
-def _http_response(url: str, response: WireResponse) -> AWSResponse:
-    http = AWSResponse(url, response.status, HeadersDict(response.headers), None)  # type: ignore[arg-type]
+def _http_response(url: str, response: WireResponse, response_class: type[AWSResponse]) -> AWSResponse:
+    http = response_class(url, response.status, HeadersDict(response.headers), None)  # type: ignore[arg-type]
     http._content = response.body  # type: ignore[attr-defined]
     return http
