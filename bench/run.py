@@ -26,6 +26,7 @@ BENCHMARKS = [
     "bench_import",
     "bench_server",
     "bench_faults",
+    "bench_device",
     "bench_mqtt",
 ]
 

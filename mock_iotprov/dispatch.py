@@ -37,6 +37,8 @@ def call_operation(
     context = RequestContext(store, options)
     with store.lock:
         try:
+            if store.sweepers:
+                store.sweep(context)
             return handler(context, **params)
         except ServiceError:
             raise

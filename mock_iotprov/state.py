@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,6 +28,13 @@ class Store:
         self.region = region
         self.lock = threading.RLock()
         self._components: dict[type[Any], Any] = {}
+        self.sweepers: dict[str, Callable[[RequestContext], None]] = {}
+        """Lazy-expiry work (keyed by name) run under the lock before every operation on this store."""
+
+    def sweep(self, ctx: RequestContext) -> None:
+        """Run the store's sweepers (the caller holds the lock): expired things go before anyone looks."""
+        for sweeper in list(self.sweepers.values()):
+            sweeper(ctx)
 
     def component(self, kind: type[T]) -> T:
         """The store's instance of ``kind`` (a domain's tables), created empty on first use."""
@@ -69,10 +77,13 @@ class MockOptions:
 
     ``fresh_keys``: every operation that hands out a private key generates a new one (slow: ~45 ms each)
     instead of drawing from the process's key pool, where a key can repeat (see ``mock_iotprov.pki.keys``).
+    ``data_endpoint``: the host of the mock's MQTT broker, when one runs; ``DescribeEndpoint`` answers it
+    for the data endpoints.
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
     fresh_keys: bool = False
+    data_endpoint: str | None = None
 
 
 def partition_of(region: str) -> str:

@@ -363,7 +363,8 @@ class IotProvisioningServer:
 
     ``port=0`` picks a free port. ``start()`` serves from a background thread and returns once the
     endpoint accepts connections; ``stop()`` ends it (and its open connections); ``serve_forever()`` blocks
-    until ``stop()`` or ``request_stop()`` is called. Pass ``backend`` to share state with another door.
+    until ``stop()`` or ``request_stop()`` is called. Pass ``backend`` to share state with another door,
+    ``data_endpoint`` for the host ``DescribeEndpoint`` answers for the data endpoints (an MQTT broker's).
     ``throttle=True`` (or a :class:`~mock_iotprov.throttling.Throttle`) applies AWS IoT Core's per-API rate
     quotas; ``inject_fault``/``clear_faults`` work as on the in-process mock (also over HTTP, under
     ``/_mock_iotprov/faults``).
@@ -377,10 +378,11 @@ class IotProvisioningServer:
         account_id: str = DEFAULT_ACCOUNT_ID,
         fresh_keys: bool = False,
         backend: Backend | None = None,
+        data_endpoint: str | None = None,
         throttle: bool | Throttle = False,
     ) -> None:
         self.host = host
-        self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys)
+        self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys, data_endpoint=data_endpoint)
         self.backend = backend if backend is not None else Backend()
         self.faults = FaultTable()
         self.throttle: Throttle | None = Throttle() if throttle is True else (throttle or None)
