@@ -216,7 +216,7 @@ def test_the_aws_cli_with_one_attempt_reports_the_throttling(
 
 def test_serve_throttle_applies_the_rates() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", "--throttle"],
+        [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", "--no-mqtt", "--throttle"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
