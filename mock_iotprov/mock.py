@@ -7,13 +7,11 @@ Certificates the mock issues chain to the CAs in ``ca_bundle_pem``.
 
 from __future__ import annotations
 
-import functools
-import inspect
-import unittest
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from mock_iotprov import active
+from mock_iotprov.decorating import decorate
 from mock_iotprov.doors import botocore_door, credentials, requests_door
 from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
 from mock_iotprov.provisioning.claims import ClaimCertificate, claims_of
@@ -30,7 +28,8 @@ DEFAULT_MQTT_HOST = "127.0.0.1"
 class MockIotProvisioning:
     """A mock of the AWS IoT provisioning control plane; also the handle a test uses.
 
-    Use it as a context manager, a decorator (functions, ``async def`` functions and classes), or with
+    Use it as a context manager, a decorator (functions, ``async def`` functions, generator functions,
+    static and class methods, and classes), or with
     ``start()``/``stop()``. Starting an already started mock nests (it stays active until the matching
     number of ``stop()`` calls) without resetting its state.
 
@@ -59,6 +58,7 @@ class MockIotProvisioning:
         self._functions: FunctionRegistry | None = None
         self._device: DeviceService | None = None
         self._broker: Any = None
+        self._undo_on_stop: list[Callable[[], None]] = []
         self.faults = FaultTable()
         self.throttle: Throttle | None = Throttle() if throttle is True else (throttle or None)
 
@@ -191,6 +191,8 @@ class MockIotProvisioning:
             if self.session_loader is None:
                 requests_door.detach(self)
                 credentials.release()
+            while self._undo_on_stop:
+                self._undo_on_stop.pop()()
             self._stop_broker()
 
     def reset(self) -> None:
@@ -217,50 +219,9 @@ class MockIotProvisioning:
         return fresh
 
     def __call__(self, target: F) -> F:
-        """Decorate a function (each call runs in a fresh mock) or a class (each test method does)."""
-        if inspect.isclass(target):
-            return self._decorate_class(target)  # type: ignore[return-value]
-        return self._decorate_function(target)
-
-    def _decorate_function(self, func: F) -> F:
-        if inspect.iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with self._fresh():
-                    return await func(*args, **kwargs)
-
-            return run_async  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            with self._fresh():
-                return func(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    def _decorate_class(self, klass: type[Any]) -> type[Any]:
-        if issubclass(klass, unittest.TestCase):
-            return self._decorate_test_case(klass)
-        for name, member in list(vars(klass).items()):
-            if name.startswith("test") and inspect.isfunction(member):
-                setattr(klass, name, self._decorate_function(member))
-        return klass
-
-    def _decorate_test_case(self, klass: type[unittest.TestCase]) -> type[unittest.TestCase]:
-        """setUp, the test and tearDown all run inside one fresh mock per test."""
-        original_set_up = klass.setUp
-        factory = self._fresh
-
-        @functools.wraps(original_set_up)
-        def set_up(test: unittest.TestCase) -> None:
-            mock = factory().start()
-            test.addCleanup(mock.stop)
-            test.iot_provisioning = mock  # type: ignore[attr-defined]
-            original_set_up(test)
-
-        klass.setUp = set_up  # type: ignore[method-assign, assignment]
-        return klass
+        """Decorate a function (each call runs in a fresh mock) or a class (each test method does); see
+        :mod:`mock_iotprov.decorating` for generators, static and class methods and inherited tests."""
+        return decorate(target, self._fresh)  # type: ignore[no-any-return]
 
 
 @overload
@@ -329,13 +290,15 @@ def patch_session(
     Every ``iot`` client of that session, existing or future, is answered locally; clients of other
     sessions are not touched. Returns the started handle; ``handle.stop()`` undoes the patch.
     ``mqtt=True`` runs a broker as :func:`mock_iot_provisioning` does.
+    When the session has no credentials, its credential chain stops before the network providers
+    (instance metadata, container endpoint) while patched: see ``credentials.cover_session``.
     """
     botocore_session = getattr(session, "_session", session)
     get_component = getattr(botocore_session, "get_component", None)
     if get_component is None:
         raise TypeError(f"patch_session needs a boto3.Session or botocore session, got {session!r}")
     loader = get_component("data_loader")
-    return MockIotProvisioning(
+    mock = MockIotProvisioning(
         account_id,
         fresh_keys=fresh_keys,
         session_loader=loader,
@@ -343,3 +306,5 @@ def patch_session(
         mqtt_host=mqtt_host,
         mqtt_port=mqtt_port,
     ).start()
+    mock._undo_on_stop.append(credentials.cover_session(botocore_session))
+    return mock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -428,3 +429,36 @@ def test_delays_add_up_to_a_bound(mock: MockIotProvisioning) -> None:
         mock.inject_fault("*", None, times=None, latency_s=200)
     client().describe_endpoint(endpointType="iot:Data-ATS")
     assert waited == [MAX_LATENCY_S]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_aiobotocore_clients_retry_injected_throttles(
+    mode: str, mock: MockIotProvisioning, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import aiobotocore.endpoint
+    import aiobotocore.session
+
+    delays: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    fast_retries(monkeypatch)  # adaptive mode's client-side bucket
+    monkeypatch.setattr(aiobotocore.endpoint, "asyncio", types.SimpleNamespace(sleep=no_sleep))
+    fault = mock.inject_fault("RegisterThing", times=2)
+
+    async def scenario() -> Any:
+        session = aiobotocore.session.get_session()
+        config = Config(retries={"mode": mode, "total_max_attempts": 3})
+        async with session.create_client("iot", region_name="us-east-1", config=config) as iot:
+            response = await iot.register_thing(templateBody=SIMPLE_TEMPLATE, parameters={"ThingName": "aio"})
+            listed = await iot.list_things()
+            return response, [thing["thingName"] for thing in listed["things"]]
+
+    response, names = asyncio.run(scenario())
+
+    assert response["ResponseMetadata"]["RetryAttempts"] == 2
+    assert fault.fired == 2 and len(delays) == 2
+    assert names == ["aio"]

@@ -20,7 +20,6 @@ unused, backend).
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 import weakref
 from collections.abc import Callable
@@ -33,7 +32,12 @@ from botocore.client import BaseClient
 
 from mock_iotprov import active
 from mock_iotprov.dispatch import execute
-from mock_iotprov.protocol.endpoint import region_from_authorization, region_from_host
+from mock_iotprov.protocol.endpoint import (
+    is_loopback_host,
+    region_from_authorization,
+    region_from_host,
+    url_host,
+)
 from mock_iotprov.protocol.errors import ServiceError, not_implemented
 from mock_iotprov.protocol.messages import WireRequest, WireResponse
 from mock_iotprov.protocol.model import operation_model, route_labels
@@ -65,7 +69,7 @@ def register(
             return None
         return answer(mock, event_name.rpartition(".")[2], request, response_class)
 
-    local_endpoint = _loopback(urlsplit(client.meta.endpoint_url or "").hostname or "")
+    local_endpoint = is_loopback_host(url_host(client.meta.endpoint_url or ""))
 
     def choose_signer(context: Any = None, **_: Any) -> Any:
         signer = signer_ref()
@@ -79,15 +83,6 @@ def register(
         unique_id="mock_iotprov.before_send",
     )
     events.register_first("choose-signer.iot", choose_signer, unique_id="mock_iotprov.choose_signer")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _moto_active() -> bool:
@@ -119,8 +114,8 @@ def answer(
 ) -> AWSResponse | None:
     """The response to one attempt of ``operation_name``, or None to let the request go on its way."""
     split = urlsplit(request.url)
-    host = split.hostname or ""
-    if _loopback(host):
+    host = url_host(request.url)
+    if is_loopback_host(host):
         return None
     if not is_implemented(operation_name) and _moto_active():
         return None
@@ -129,7 +124,7 @@ def answer(
     }
     context = getattr(request, "context", None) or {}
     region = (
-        region_from_host(host)
+        (region_from_host(host) if host else None)
         or context.get("client_region")
         or region_from_authorization(headers.get("Authorization"))
         or DEFAULT_REGION
