@@ -462,3 +462,19 @@ def test_aiobotocore_clients_retry_injected_throttles(
     assert response["ResponseMetadata"]["RetryAttempts"] == 2
     assert fault.fired == 2 and len(delays) == 2
     assert names == ["aio"]
+
+
+def test_a_client_without_our_before_call_handler_is_not_answered_by_the_wire_path(
+    mock: MockIotProvisioning,
+) -> None:
+    """The wire path is chosen at before-call; a request that arrives at before-send without that choice
+    (a user removed the handler) still meets the transport guard, faults or not."""
+    fault = mock.inject_fault("DescribeThing", times=None)
+    iot = client("standard", max_attempts=1)
+    iot.meta.events.unregister("before-call.iot", unique_id="mock_iotprov.before_call")
+
+    with pytest.raises(ClientError) as excinfo:
+        iot.describe_thing(thingName="x")
+
+    assert error_of(excinfo)[:2] == ("NotImplemented", 501)
+    assert fault.fired == 0

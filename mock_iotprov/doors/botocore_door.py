@@ -136,7 +136,7 @@ def hook_client(client: BaseClient) -> None:
 
     def before_call(model: OperationModel, params: dict[str, Any], context: Any, **_: Any) -> Any:
         mock = active.mock_for_loader(loader_ref())
-        if mock is None or wire_door.wanted(mock):  # faults or throttling: answered at before-send
+        if mock is None or wire_door.claim(mock, context):  # faults or throttling: answered at before-send
             return None
         return answer(mock, model, params, context, response_class)
 

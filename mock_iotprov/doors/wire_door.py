@@ -9,7 +9,12 @@ standard or adaptive mode alike) sees a throttled or failed answer exactly as it
 its backoff and sends again. Each attempt is decided afresh, before any handler runs, so an injected error
 changes no state and a retried call that finally succeeds takes effect once.
 
-Requests of clients without credentials (possible under ``patch_session``) are not signed (a
+Whether a call takes this path is decided once, at ``before-call`` (:func:`claim`), and marked in the
+call's request context, so all its attempts take it even when the fault is spent meanwhile. A request that
+reaches ``before-send`` unmarked (a client whose ``before-call`` handler was removed) is not answered here:
+it is left to moto or to the transport guard, as before.
+
+Requests of this path from clients without credentials (possible under ``patch_session``) are not signed (a
 ``choose-signer`` answer of ``UNSIGNED``), since the mock checks no signature. Clients of a loopback
 ``endpoint_url`` are left to that endpoint, and with moto's ``mock_aws`` active operations this project
 does not implement are left to moto, as on the fast path. botocore calls every ``before-send`` handler,
@@ -46,10 +51,21 @@ from mock_iotprov.service import is_implemented
 from mock_iotprov.state import DEFAULT_REGION
 from mock_iotprov.throttling import front_door_error
 
+_CLAIMED = "mock_iotprov_wire_path"
+
 
 def wanted(mock: Any) -> bool:
     """Whether ``mock``'s clients must take the wire path (faults armed or throttling on)."""
     return bool(mock.faults.armed or mock.throttle is not None)
+
+
+def claim(mock: Any, context: Any) -> bool:
+    """At ``before-call``: whether this call takes the wire path; if so, mark its request context so
+    that every attempt of the call (retries included) is answered at ``before-send``."""
+    if not wanted(mock) or not isinstance(context, dict):
+        return False
+    context[_CLAIMED] = True
+    return True
 
 
 def register(
@@ -64,6 +80,9 @@ def register(
     signer_ref = weakref.ref(client._request_signer)  # type: ignore[attr-defined]
 
     def before_send(request: AWSPreparedRequest, event_name: str = "", **_: Any) -> AWSResponse | None:
+        context = getattr(request, "context", None)
+        if not (isinstance(context, dict) and context.get(_CLAIMED)):
+            return None  # answered at before-call, or not by this door (see transport_guard, moto)
         mock = active.mock_for_loader(loader_ref())
         if mock is None:
             return None
@@ -73,9 +92,11 @@ def register(
 
     def choose_signer(context: Any = None, **_: Any) -> Any:
         signer = signer_ref()
-        if local_endpoint or signer is None or getattr(signer, "_credentials", None) is not None:
+        if local_endpoint or not (isinstance(context, dict) and context.get(_CLAIMED)):
             return None
-        return botocore.UNSIGNED if active.mock_for_loader(loader_ref()) is not None else None
+        if signer is None or getattr(signer, "_credentials", None) is not None:
+            return None
+        return botocore.UNSIGNED
 
     events.register_first(
         "before-send.iot",
