@@ -22,7 +22,9 @@ to a local endpoint.
 
 No credentials are needed and none are used: the request never reaches signing. When moto's ``mock_aws``
 is active too, operations this project does not implement are left to moto (which answers at
-``before-send``); without moto they fail closed with a 501 ``NotImplemented`` error.
+``before-send``); without moto they fail closed with a 501 ``NotImplemented`` error. While the answering
+mock has faults armed or throttling on, calls are answered at ``before-send`` instead, so that botocore's
+retries run (:mod:`.wire_door`).
 """
 
 from __future__ import annotations
