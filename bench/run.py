@@ -28,6 +28,7 @@ BENCHMARKS = [
     "bench_faults",
     "bench_device",
     "bench_mqtt",
+    "bench_persistence",
 ]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from mock_iotprov.doors.server import DEFAULT_HOST, DEFAULT_PORT, IotProvisioningServer
+from mock_iotprov.persistence.database import IncompatibleStateError
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID
 
 
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply AWS IoT Core's per-API rate quotas; requests beyond them get ThrottlingException",
     )
+    serve.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep all state in an SQLite database under DIR, restored at the next start (default: memory)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request on stderr")
     device = serve.add_argument_group("device side (MQTT over mutual TLS)")
     device.add_argument(
@@ -80,9 +86,11 @@ def serve(
     mqtt_port: int | None = 8883,
     lambdas: Sequence[str] = (),
     ca_file: str | None = None,
+    state_dir: str | None = None,
     throttle: bool = False,
 ) -> int:
-    """Run the endpoints until SIGINT or SIGTERM; returns the exit status (0, or 1 if it cannot start).
+    """Run the endpoints until SIGINT or SIGTERM; returns the exit status (0; 1 if it cannot start; 2 if
+    the state directory cannot be used).
 
     ``mqtt_port=None`` serves HTTP only.
     """
@@ -96,12 +104,21 @@ def serve(
         account_id=account_id,
         fresh_keys=fresh_keys,
         data_endpoint=data_endpoint,
+        state_dir=state_dir,
         throttle=throttle,
     )
+    try:
+        server.open_state()  # first: a restored CA hierarchy signs the broker's and every later certificate
+    except IncompatibleStateError as exc:
+        print(f"mock_iotprov: {exc}", file=sys.stderr)
+        return 2
     device = DeviceSide(server, broker_host, mqtt_port)
+    if mqtt_port is not None:
+        server.connected_clients = device.connected_clients
     try:
         device.prepare(lambdas, ca_file)
     except (ValueError, OSError) as exc:
+        server.stop()
         print(f"mock_iotprov: {exc}", file=sys.stderr)
         return 1
 
@@ -111,6 +128,7 @@ def serve(
     try:
         server.start()
     except OSError as exc:
+        server.stop()
         print(f"mock_iotprov: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
     try:
@@ -151,5 +169,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         mqtt_port=None if args.no_mqtt else args.mqtt_port,
         lambdas=args.lambdas,
         ca_file=args.ca_file,
+        state_dir=args.state_dir,
         throttle=args.throttle,
     )

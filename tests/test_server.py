@@ -417,7 +417,7 @@ def test_an_exception_in_the_server_is_logged_and_answered_500(
     def explode(*args: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mock_iotprov.doors.server.answer", explode)
+    monkeypatch.setattr("mock_iotprov.doors.server.answer_operation", explode)
     with caplog.at_level(logging.ERROR, logger="mock_iotprov.server"):
         status, headers, _ = request(server, "GET", "/provisioning-templates")
     assert (status, headers["x-amzn-errortype"]) == (500, "InternalFailureException")

@@ -31,8 +31,16 @@ class DeviceCall:
 
     @contextmanager
     def locked(self) -> Iterator[RequestContext]:
-        """Hold the store's lock (expired tokens swept first); every domain call happens inside."""
+        """Hold the store's lock (expired tokens swept first); every domain call happens inside.
+
+        With a state directory (``serve --state-dir``), what the block changed is on disk before the block's
+        caller goes on to answer the device.
+        """
         ctx = self.context
+        journal = self.backend.journal
         with ctx.store.lock:
             ctx.store.sweep(ctx)
             yield ctx
+            ticket = journal.changed(ctx.store) if journal is not None else 0
+        if journal is not None and ticket:
+            journal.wait(ticket)

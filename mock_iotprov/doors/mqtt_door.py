@@ -71,6 +71,10 @@ class DeviceSide:
         if self.port is not None:
             self.broker = start_broker(self.hooks, self.host, self.port)
 
+    def connected_clients(self) -> list[str]:
+        """The client ids connected to the broker (none while it is not running)."""
+        return [] if self.broker is None else list(self.broker.connected_clients())
+
     def address_suffix(self) -> str:
         """`` and mqtts://host:port`` once running, else nothing."""
         if self.broker is None:

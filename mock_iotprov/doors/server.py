@@ -32,21 +32,30 @@ answer a request before any handler runs (:func:`mock_iotprov.throttling.front_d
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import socket
 import sys
 import threading
+import time
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from mock_iotprov.dispatch import answer
+from mock_iotprov.dispatch import answer_operation, unknown_operation
+from mock_iotprov.doors import dashboard
+from mock_iotprov.doors.dashboard import RequestLog, RequestRecord
 from mock_iotprov.doors.fault_admin import fault_admin
 from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
+from mock_iotprov.persistence.journal import Journal
+from mock_iotprov.persistence.state_directory import open_state_directory
 from mock_iotprov.protocol.endpoint import region_from_authorization
 from mock_iotprov.protocol.errors import ServiceError, internal_failure
 from mock_iotprov.protocol.messages import WireRequest, WireResponse
+from mock_iotprov.protocol.model import router
 from mock_iotprov.protocol.serialize import serialize_error
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Backend, MockOptions
 from mock_iotprov.throttling import Throttle, front_door_error
@@ -113,11 +122,14 @@ class _HttpServer(ThreadingHTTPServer):
         address: tuple[str, int],
         backend: Backend,
         options: MockOptions,
+        connected_clients: Callable[[], Sequence[str]] | None = None,
         faults: FaultTable | None = None,
         throttle: Throttle | None = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.backend, self.options = backend, options
+        self.request_log = RequestLog()
+        self.connected_clients = connected_clients
         self.faults = faults if faults is not None else FaultTable()
         self.throttle = throttle
         self._connections: set[socket.socket] = set()
@@ -213,24 +225,48 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:  # absolute-form request target (http://host/path?query)
             split = urlsplit(self.path)
             path, query_text = split.path or "/", split.query
-        if path.startswith(ADMIN_PREFIX):
-            return self._admin(path[len(ADMIN_PREFIX) :], body)
         query = parse_qs(query_text, keep_blank_values=True)
+        if path.startswith(ADMIN_PREFIX):
+            return self._admin(path[len(ADMIN_PREFIX) :], query, body)
         request = WireRequest(self.command, path, query, dict(self.headers.items()), body)
         region = region_from_authorization(self.headers.get("Authorization")) or DEFAULT_REGION
         server = self._server()
-
-        def admit(operation_name: str) -> ServiceError | None:
-            return front_door_error(
+        started = time.perf_counter()
+        found = router().match(request.method, request.path, request.query)
+        if found is None:
+            operation_name, response = "(unknown)", serialize_error(unknown_operation(request))
+        else:
+            operation_name, labels = found
+            refusal = front_door_error(
                 server.faults, server.throttle, server.options.account_id, region, operation_name
             )
+            if refusal is not None:
+                response = serialize_error(refusal)
+            else:
+                response = answer_operation(
+                    server.backend, server.options, region, operation_name, labels, request
+                )
+        server.request_log.add(
+            RequestRecord(
+                at=datetime.datetime.now(datetime.timezone.utc),
+                method=request.method,
+                path=request.path,
+                operation=operation_name,
+                status=response.status,
+                duration_ms=(time.perf_counter() - started) * 1000.0,
+            )
+        )
+        return response
 
-        return answer(server.backend, server.options, region, request, admit)
-
-    def _admin(self, name: str, body: bytes = b"") -> WireResponse:
+    def _admin(self, name: str, query: dict[str, list[str]], body: bytes = b"") -> WireResponse:
         server = self._server()
         if name == "faults":
             return fault_admin(server.faults, self.command, body)
+        if self.command in ("GET", "HEAD") and (name == "" or name.startswith(dashboard.VIEW)):
+            if name == "":
+                connected = server.connected_clients() if server.connected_clients is not None else None
+                return dashboard.index(server.backend, server.request_log, connected)
+            return dashboard.view(server.backend, name[len(dashboard.VIEW) :], query)
         routes = {"health": "GET", "reset": "POST", "ca.pem": "GET"}
         method = routes.get(name)
         if method is None:
@@ -379,11 +415,18 @@ class IotProvisioningServer:
         fresh_keys: bool = False,
         backend: Backend | None = None,
         data_endpoint: str | None = None,
+        state_dir: str | Path | None = None,
+        connected_clients: Callable[[], Sequence[str]] | None = None,
         throttle: bool | Throttle = False,
     ) -> None:
         self.host = host
-        self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys, data_endpoint=data_endpoint)
+        self.options = MockOptions(
+            account_id=account_id, fresh_keys=fresh_keys, data_endpoint=data_endpoint, keep_private_keys=True
+        )
         self.backend = backend if backend is not None else Backend()
+        self.state_dir = None if state_dir is None else Path(state_dir)
+        self.connected_clients = connected_clients
+        self._journal: Journal | None = None
         self.faults = FaultTable()
         self.throttle: Throttle | None = Throttle() if throttle is True else (throttle or None)
         self._requested_port = port
@@ -415,9 +458,19 @@ class IotProvisioningServer:
         with self._lock:
             if self._httpd is not None:
                 return self
-            httpd = _HttpServer(
-                (self.host, self._requested_port), self.backend, self.options, self.faults, self.throttle
-            )
+            self.open_state()
+            try:
+                httpd = _HttpServer(
+                    (self.host, self._requested_port),
+                    self.backend,
+                    self.options,
+                    self.connected_clients,
+                    self.faults,
+                    self.throttle,
+                )
+            except BaseException:
+                self._close_journal()
+                raise
             thread = threading.Thread(
                 target=httpd.serve_forever, args=(0.1,), name="mock_iotprov", daemon=True
             )
@@ -425,6 +478,13 @@ class IotProvisioningServer:
             self._stop_requested.clear()
             self._httpd, self._thread = httpd, thread
         return self
+
+    def open_state(self) -> None:
+        """Restore the state directory, if one was given and not yet opened: its CA hierarchy becomes the
+        process's, so call this before anything issues a certificate (``start()`` calls it too).
+        Raises :class:`~mock_iotprov.persistence.database.IncompatibleStateError`."""
+        if self.state_dir is not None and self._journal is None:
+            self._journal = open_state_directory(self.backend, self.state_dir)
 
     def stop(self) -> None:
         """Stop accepting, close the listening socket and every open connection (idempotent)."""
@@ -439,6 +499,13 @@ class IotProvisioningServer:
         httpd.close_connections()
         if thread is not None:
             thread.join()
+        self._close_journal()
+
+    def _close_journal(self) -> None:
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            self.backend.journal = None
+            journal.close()
 
     def inject_fault(self, operation: str, code: str | None = DEFAULT_CODE, **fields: Any) -> Fault:
         """Arm a fault, as :meth:`mock_iotprov.mock.MockIotProvisioning.inject_fault` does."""

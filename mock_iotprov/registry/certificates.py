@@ -66,6 +66,7 @@ from mock_iotprov.registry.certificate_checks import (
     unsupported_key_reason,
 )
 from mock_iotprov.registry.certificate_order import CreationOrder
+from mock_iotprov.registry.issued_keys import forget_private_key, remember_private_key
 from mock_iotprov.state import RequestContext
 
 ACTIVE = "ACTIVE"
@@ -170,6 +171,7 @@ def remove_certificate(ctx: RequestContext, certificate: Certificate) -> None:
     """Drop a certificate from the registry and every index (the caller has checked and detached)."""
     tables = certificate_tables(ctx)
     tables.certificates.pop(certificate.certificate_id, None)
+    forget_private_key(ctx, certificate.certificate_id)
     tables.order.discard(certificate.sort_key)
     ca_id = certificate.ca_certificate_id
     if ca_id is not None and ca_id in tables.by_ca:
@@ -202,7 +204,9 @@ def issue_keys_and_certificate(ctx: RequestContext, status: str) -> tuple[Certif
     key = default_key_source().take(fresh=ctx.options.fresh_keys)
     issued = issue_device_certificate(key.public_key(), ctx.now())
     record = add_certificate(ctx, issued, status)
-    return record, {"PublicKey": public_key_pem(key.public_key()), "PrivateKey": private_key_pem(key)}
+    private_pem = private_key_pem(key)
+    remember_private_key(ctx, record.certificate_id, private_pem)
+    return record, {"PublicKey": public_key_pem(key.public_key()), "PrivateKey": private_pem}
 
 
 class CsrRejected(ValueError):
