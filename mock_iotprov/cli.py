@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from mock_iotprov.doors.request_origin import is_loopback_name
 from mock_iotprov.doors.server import DEFAULT_HOST, DEFAULT_PORT, IotProvisioningServer
 from mock_iotprov.persistence.database import IncompatibleStateError
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID
@@ -137,6 +138,13 @@ def serve(
         server.stop()
         print(f"mock_iotprov: cannot listen on {broker_host}:{mqtt_port} (MQTT): {exc}", file=sys.stderr)
         return 1
+    if not is_loopback_name(host):
+        print(
+            f"mock_iotprov: warning: listening on {host}, an address other machines may reach; the endpoint "
+            "is unauthenticated (signatures are not checked) and hands out private keys",
+            file=sys.stderr,
+            flush=True,
+        )
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(

@@ -20,6 +20,7 @@ from mock_iotprov.throttling import Throttle
 
 if TYPE_CHECKING:
     from mock_iotprov.device import DeviceService, FunctionRegistry
+    from mock_iotprov.policy import Decision
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MQTT_HOST = "127.0.0.1"
@@ -194,6 +195,29 @@ class MockIotProvisioning:
             while self._undo_on_stop:
                 self._undo_on_stop.pop()()
             self._stop_broker()
+
+    def authorize(
+        self,
+        certificate_id: str,
+        action: str,
+        resource: str,
+        *,
+        client_id: str | None = None,
+        region: str | None = None,
+    ) -> Decision:
+        """What the broker would decide for a device connected with this certificate, without a connection.
+
+        ``action``: ``iot:Connect``, ``iot:Publish``, ``iot:Subscribe``, ``iot:Receive`` or
+        ``iot:RetainPublish`` (``"Publish"`` works too); ``resource``: a full ARN, or the client id, topic or
+        topic filter it names. ``client_id`` defaults to the name of the one thing the certificate is
+        attached to. The answer is truthy when allowed; ``.statement`` names the deciding policy, version
+        and statement, ``.reason`` explains. See ``mock_iotprov.device.authorization``.
+        """
+        from mock_iotprov.device.authorization import check
+
+        return check(
+            self.backend, self.options, certificate_id, action, resource, client_id=client_id, region=region
+        )
 
     def reset(self) -> None:
         """Empty all state (every account and region) without stopping."""

@@ -8,6 +8,8 @@ At the HTTP level:
 - Signatures are never checked (SigV4-signed and unsigned requests are both accepted). The region is the
   one in the SigV4 credential scope, else ``us-east-1``; state is kept per (account, region) in one
   :class:`~mock_iotprov.state.Backend`.
+- The service model is loaded and the router built at ``start()``, so a burst of first requests shares one
+  copy instead of each loading its own.
 - HTTP/1.1 keep-alive, a daemon thread per connection, ``Connection: close`` honoured; an idle connection
   is closed after :data:`IDLE_TIMEOUT_SECONDS`.
 - Bodies are limited to :data:`MAX_BODY_BYTES` (1 MiB; the longest string the ``iot`` model allows in a
@@ -20,6 +22,9 @@ At the HTTP level:
   them as client errors. AWS does not document these front-end errors for IoT; the codes chosen are
   ``RequestEntityTooLargeException`` for 413, ``NotImplemented`` for 501, and ``InvalidRequestException``
   for the rest. A TLS handshake (an ``https://`` endpoint URL by mistake) is closed at once, with a warning.
+- Only requests to the endpoint's own names are answered, and none from a page of another site
+  (:mod:`mock_iotprov.doors.request_origin`): another ``Host`` (DNS rebinding), a foreign ``Origin`` or
+  ``Sec-Fetch-Site: cross-site`` get 403 ``AccessDeniedException``, on the AWS paths and the admin ones.
 - A client that disconnects mid-request ends only its own connection. An unexpected exception is logged on
   the ``mock_iotprov.server`` logger, never printed, and answered ``InternalFailureException`` (500).
 
@@ -45,10 +50,11 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from mock_iotprov.dispatch import answer_operation, unknown_operation
+from mock_iotprov.dispatch import answer
 from mock_iotprov.doors import dashboard
 from mock_iotprov.doors.dashboard import RequestLog, RequestRecord
 from mock_iotprov.doors.fault_admin import fault_admin
+from mock_iotprov.doors.request_origin import RequestOriginPolicy
 from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
 from mock_iotprov.persistence.journal import Journal
 from mock_iotprov.persistence.state_directory import open_state_directory
@@ -130,6 +136,7 @@ class _HttpServer(ThreadingHTTPServer):
         self.backend, self.options = backend, options
         self.request_log = RequestLog()
         self.connected_clients = connected_clients
+        self.origin_policy = RequestOriginPolicy(address[0])
         self.faults = faults if faults is not None else FaultTable()
         self.throttle = throttle
         self._connections: set[socket.socket] = set()
@@ -220,6 +227,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
     def _respond(self, body: bytes) -> WireResponse:
+        refused = self._refused_origin()
+        if refused is not None:
+            return refused
         if self.path.startswith("/"):
             path, _, query_text = self.path.partition("?")
         else:  # absolute-form request target (http://host/path?query)
@@ -232,31 +242,37 @@ class _RequestHandler(BaseHTTPRequestHandler):
         region = region_from_authorization(self.headers.get("Authorization")) or DEFAULT_REGION
         server = self._server()
         started = time.perf_counter()
-        found = router().match(request.method, request.path, request.query)
-        if found is None:
-            operation_name, response = "(unknown)", serialize_error(unknown_operation(request))
-        else:
-            operation_name, labels = found
-            refusal = front_door_error(
+
+        def admit(operation_name: str) -> ServiceError | None:
+            return front_door_error(
                 server.faults, server.throttle, server.options.account_id, region, operation_name
             )
-            if refusal is not None:
-                response = serialize_error(refusal)
-            else:
-                response = answer_operation(
-                    server.backend, server.options, region, operation_name, labels, request
-                )
+
+        response = answer(server.backend, server.options, region, request, admit)
+        found = router().match(request.method, request.path, request.query)
         server.request_log.add(
             RequestRecord(
                 at=datetime.datetime.now(datetime.timezone.utc),
                 method=request.method,
                 path=request.path,
-                operation=operation_name,
+                operation=found[0] if found is not None else "(unknown)",
                 status=response.status,
                 duration_ms=(time.perf_counter() - started) * 1000.0,
             )
         )
         return response
+
+    def _refused_origin(self) -> WireResponse | None:
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            return _http_error(400, "A request has one Host header")
+        reason = self._server().origin_policy.refusal(
+            hosts[0] if hosts else None, self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site")
+        )
+        if reason is None:
+            return None
+        log.warning("mock_iotprov: refused %s %s: %s", self.command, self.path.partition("?")[0], reason)
+        return serialize_error(ServiceError("AccessDeniedException", reason, status=403))
 
     def _admin(self, name: str, query: dict[str, list[str]], body: bytes = b"") -> WireResponse:
         server = self._server()
@@ -459,6 +475,7 @@ class IotProvisioningServer:
             if self._httpd is not None:
                 return self
             self.open_state()
+            router()  # load the service model and build the router once, before the first request
             try:
                 httpd = _HttpServer(
                     (self.host, self._requested_port),

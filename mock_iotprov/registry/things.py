@@ -365,7 +365,11 @@ def update_thing(
 def delete_thing(
     ctx: RequestContext, *, thingName: str, expectedVersion: int | None = None
 ) -> dict[str, Any]:
-    """DeleteThing: a missing thing is a success; a thing with principals attached is refused."""
+    """DeleteThing: a missing thing is a success; a thing with principals attached is refused.
+
+    The refusal is ``InvalidRequestException`` (400) with AWS's message, ``Cannot delete. Thing <name> is
+    still attached to one or more principals`` (as reported from the service, e.g. rebuy-de/aws-nuke#374).
+    """
     from mock_iotprov.registry import billing_groups, groups
 
     tables = _tables(ctx)
@@ -375,10 +379,8 @@ def delete_thing(
     _check_version(thing, expectedVersion)
     principals = attachments(ctx).principals_of_thing(thingName)
     if principals:
-        raise invalid_request(
-            f"Cannot delete thing {thingName}: it still has {len(principals)} principal(s) attached. "
-            "Detach them with DetachThingPrincipal first."
-        )
+        # AWS's own words (InvalidRequestException, HTTP 400), as seen in service logs.
+        raise invalid_request(f"Cannot delete. Thing {thingName} is still attached to one or more principals")
     groups.forget_thing(ctx, thingName)
     billing_groups.forget_thing(ctx, thingName)
     _index_type(tables, thingName, thing.thing_type_name, None)
