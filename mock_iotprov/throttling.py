@@ -18,7 +18,8 @@ Choices where AWS documents nothing:
 - Each operation has its own bucket per (account, region); ``RegisterThing`` consumes only its own token
   (the service's internal calls to other APIs, which AWS warns may also throttle, are not modelled).
 - Operations whose model declares no ``ThrottlingException`` (``UpdateProvisioningTemplate``) are never
-  throttled.
+  throttled. At most :data:`MAX_BUCKETS` buckets are kept (the oldest is forgotten, i.e. refilled), so
+  requests for ever new regions cost bounded memory.
 
 Time comes from ``clock`` (``time.monotonic`` read at each call, so freezegun and time-machine move it);
 pass any zero-argument function returning seconds to control it in a test.
@@ -32,8 +33,10 @@ from collections.abc import Callable, Mapping
 
 from mock_iotprov.faults import FaultTable, declared_codes
 from mock_iotprov.protocol.errors import ServiceError
+from mock_iotprov.state import is_region_name
 
 DEFAULT_RATE = 10.0
+MAX_BUCKETS = 4096
 _EPSILON = 1e-6  # a token refilled over exactly 1/rate seconds counts, despite float rounding
 
 API_RATES: Mapping[str, float] = {
@@ -158,13 +161,15 @@ class Throttle:
 
     def admit(self, account_id: str, region: str, operation: str) -> bool:
         """Whether one request to ``operation`` fits the rate now (and count it if so)."""
-        if "ThrottlingException" not in declared_codes(operation):
-            return True
+        if "ThrottlingException" not in declared_codes(operation) or not is_region_name(region):
+            return True  # a request for a malformed region is refused later, by its region check
         now = self.clock()
         key = (account_id, region, operation)
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
+                if len(self._buckets) >= MAX_BUCKETS:  # bounded memory: forget the oldest bucket
+                    del self._buckets[next(iter(self._buckets))]
                 rate = self.rate_of(operation)
                 bucket = self._buckets[key] = TokenBucket(rate, rate, now)
             return bucket.take(now)

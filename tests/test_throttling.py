@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
 from mock_iotprov import mock_iot_provisioning
-from mock_iotprov.throttling import API_RATES, DEFAULT_RATE, Throttle
+from mock_iotprov.throttling import API_RATES, DEFAULT_RATE, MAX_BUCKETS, Throttle
 from tests.helpers import SIMPLE_TEMPLATE, error_of
 from tests.retry_helpers import fast_retries
 
@@ -113,7 +113,7 @@ def test_an_operation_without_a_declared_throttling_error_is_never_throttled() -
 
 def test_rates_can_be_overridden_and_must_be_positive() -> None:
     throttle = Throttle(ManualClock(), rates={"RegisterThing": 2})
-    assert [throttle.admit("a", "r", "RegisterThing") for _ in range(3)] == [True, True, False]
+    assert [throttle.admit("a", "us-east-1", "RegisterThing") for _ in range(3)] == [True, True, False]
     with pytest.raises(ValueError, match="RegisterThing"):
         Throttle(rates={"RegisterThing": 0})
 
@@ -151,3 +151,14 @@ def test_the_decorator_keeps_the_throttle_for_each_fresh_mock() -> None:
 
     assert create_two() == ["ok", "ThrottlingException"]
     assert create_two() == ["ok", "ThrottlingException"]  # a fresh mock: full buckets again
+
+
+def test_buckets_are_bounded_and_junk_regions_take_none() -> None:
+    throttle = Throttle(ManualClock())
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for index in range(MAX_BUCKETS + 50):
+        word = letters[index % 26] + letters[index // 26 % 26] + letters[index // 676 % 26]
+        assert throttle.admit("123456789012", f"xx-{word}-1", "DescribeThing")
+    assert len(throttle._buckets) == MAX_BUCKETS
+    assert all(throttle.admit("123456789012", "not a region", "RegisterThing") for _ in range(20))
+    assert len(throttle._buckets) == MAX_BUCKETS
