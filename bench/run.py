@@ -29,6 +29,7 @@ BENCHMARKS = [
     "bench_device",
     "bench_mqtt",
     "bench_persistence",
+    "bench_indexing",
 ]
 
 

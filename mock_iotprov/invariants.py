@@ -49,6 +49,7 @@ from mock_iotprov.registry.policy_attachments import (
     THING_GROUP,
     target_kind,
 )
+from mock_iotprov.registry.role_aliases import RoleAliasTables
 from mock_iotprov.registry.tags import MAX_TAGS, TagTables
 from mock_iotprov.registry.thing_types import ThingTypeTables
 from mock_iotprov.registry.things import ThingTables
@@ -393,6 +394,7 @@ class _Checker:
             "policy": self.policies.policies,
             "cacert": self.cas.ca_certificates,
             "provisioningtemplate": self.templates.templates,
+            "rolealias": self.store.component(RoleAliasTables).aliases,
         }
         prefix = self.arn("")
         for arn, tags in self.tags.by_arn.items():

@@ -150,9 +150,10 @@ class MockIotProvisioning:
         return self._broker
 
     def _start_broker(self) -> None:
-        from mock_iotprov.doors.mqtt_door import start_broker
+        from mock_iotprov.doors.mqtt_door import feed_registry, start_broker
 
         self._broker = start_broker(self.device_service, self._mqtt_host, self._mqtt_port)
+        feed_registry(self.backend, self._broker)
 
     def _stop_broker(self) -> None:
         broker, self._broker = self._broker, None
@@ -222,6 +223,15 @@ class MockIotProvisioning:
     def reset(self) -> None:
         """Empty all state (every account and region) without stopping."""
         self.backend.reset()
+
+    def wait_for_registration_tasks(self, timeout: float = 30.0) -> bool:
+        """Wait until every bulk registration task (StartThingRegistrationTask) has ended.
+
+        True when they all have; False when ``timeout`` seconds passed first.
+        """
+        from mock_iotprov.provisioning.bulk_registration import wait_for_tasks
+
+        return wait_for_tasks(self.backend.stores(), timeout)
 
     def __enter__(self) -> MockIotProvisioning:
         return self.start()

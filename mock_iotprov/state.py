@@ -70,8 +70,13 @@ class Store:
         return found
 
     def saved(self) -> SavedStore:
-        """What is saved of the store: its domain tables and its sweepers (read it under the lock)."""
-        return self._components, self.sweepers
+        """What is saved of the store: its domain tables and its sweepers (read it under the lock).
+
+        A component class whose ``persistent`` attribute is false holds wiring to the running process (a
+        broker's publisher, say), not state, and is left out.
+        """
+        kept = {kind: table for kind, table in self._components.items() if getattr(kind, "persistent", True)}
+        return kept, self.sweepers
 
     def restore(self, saved: SavedStore) -> None:
         """Replace the store's tables and sweepers with saved ones (before it serves any request)."""
@@ -90,6 +95,7 @@ class Backend:
         self._stores: dict[tuple[str, str], Store] = {}
         self._lock = threading.Lock()
         self.journal: Journal | None = None
+        self._store_setups: list[Callable[[Store], None]] = []
         _live_backends.add(self)
 
     def view(self, account_id: str, region: str) -> Store:
@@ -109,7 +115,10 @@ class Backend:
             with self._lock:
                 found = self._stores.get(key)
                 if found is None:
-                    found = self._stores[key] = Store(account_id, region)
+                    found = Store(account_id, region)
+                    for setup in self._store_setups:
+                        setup(found)
+                    self._stores[key] = found
         return found
 
     def restore_store(self, account_id: str, region: str, saved: SavedStore) -> Store:
@@ -117,12 +126,23 @@ class Backend:
         store = Store(account_id, region)
         store.restore(saved)
         with self._lock:
+            for setup in self._store_setups:
+                setup(store)
             self._stores[(account_id, region)] = store
         return store
 
     def current_store(self, account_id: str, region: str) -> Store | None:
         """The store for (account, region) if it exists (never creates one)."""
         return self._stores.get((account_id, region))
+
+    def on_new_store(self, setup: Callable[[Store], None]) -> None:
+        """Run ``setup`` on every store, existing and future (also after ``reset``), e.g. to connect it
+        to a running broker."""
+        with self._lock:
+            self._store_setups.append(setup)
+            existing = list(self._stores.values())
+        for store in existing:
+            setup(store)
 
     def stores(self) -> list[Store]:
         """Every store created so far."""

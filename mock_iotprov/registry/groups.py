@@ -36,6 +36,7 @@ from typing import Any
 
 from mock_iotprov.pagination import SortedKeys
 from mock_iotprov.protocol.errors import ServiceError, already_exists, invalid_request, not_found
+from mock_iotprov.registry import events
 from mock_iotprov.registry import tags as tag_store
 from mock_iotprov.registry.attachments import attachments
 from mock_iotprov.registry.things import (
@@ -108,8 +109,11 @@ def groups_of_thing(ctx: RequestContext, thing_name: str) -> list[str]:
 def add_thing_to_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     """Make a thing a member of a group (idempotent; the caller checked existence and limits)."""
     tables = _tables(ctx)
+    joined = tables.thing_groups.setdefault(thing_name, {})
+    if group_name not in joined:
+        events.membership_event(ctx, thing_name, group_name, "ADDED")
     tables.members.setdefault(group_name, SortedKeys()).add(thing_name)
-    tables.thing_groups.setdefault(thing_name, {})[group_name] = None
+    joined[group_name] = None
 
 
 def remove_thing_from_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
@@ -121,6 +125,8 @@ def remove_thing_from_group(ctx: RequestContext, thing_name: str, group_name: st
         if not len(members):
             del tables.members[group_name]
     joined = tables.thing_groups.get(thing_name)
+    if joined is not None and group_name in joined:
+        events.membership_event(ctx, thing_name, group_name, "REMOVED")
     if joined is not None:
         joined.pop(group_name, None)
         if not joined:
@@ -230,6 +236,7 @@ def create_thing_group(
         tables.roots.add(thingGroupName)
     else:
         tables.children.setdefault(parentGroupName, SortedKeys()).add(thingGroupName)
+    events.thing_group_event(ctx, group, "CREATED")
     return {"thingGroupName": group.name, "thingGroupArn": group.arn, "thingGroupId": group.group_id}
 
 
@@ -302,6 +309,7 @@ def update_thing_group(
         group.description = thingGroupProperties["thingGroupDescription"]
     group.attributes = dict(attributes)
     group.version += 1
+    events.thing_group_event(ctx, group, "UPDATED")
     return {"version": group.version}
 
 
@@ -329,6 +337,7 @@ def delete_thing_group(
             del tables.children[group.parent_group_name]
     del tables.groups[thingGroupName]
     tables.names.discard(thingGroupName)
+    events.thing_group_event(ctx, group, "DELETED")
     return {}
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from mock_iotprov.pagination import SortedKeys, decode_token, encode_token
 from mock_iotprov.protocol.errors import ServiceError, already_exists, invalid_request, not_found
+from mock_iotprov.registry import events
 from mock_iotprov.registry.attachments import attachments
 from mock_iotprov.registry.thing_types import require_usable_thing_type
 from mock_iotprov.state import RequestContext
@@ -208,6 +209,7 @@ def create_thing_record(
     tables.things[name] = thing
     tables.names.add(name)
     _index_type(tables, name, None, thing_type_name)
+    events.thing_event(ctx, thing, "CREATED")
     return thing
 
 
@@ -215,13 +217,16 @@ def set_thing_attributes(ctx: RequestContext, thing: Thing, attributes: dict[str
     """Replace a thing's attributes and increment its version (no checks: the caller checked)."""
     thing.attributes = dict(attributes)
     thing.version += 1
+    events.thing_event(ctx, thing, "UPDATED", thing.thing_type_name)
 
 
 def set_thing_type(ctx: RequestContext, thing: Thing, thing_type_name: str | None) -> None:
     """Give a thing another type (None removes it) and increment its version (the caller checked)."""
+    previous_type = thing.thing_type_name
     _index_type(_tables(ctx), thing.name, thing.thing_type_name, thing_type_name)
     thing.thing_type_name = thing_type_name
     thing.version += 1
+    events.thing_event(ctx, thing, "UPDATED", previous_type)
 
 
 def _check_version(thing: Thing, expected: int | None) -> None:
@@ -354,11 +359,13 @@ def update_thing(
     check_thing_attributes(new_attributes, new_type)
     if attributePayload is None and thingTypeName is None and not removeThingType:
         return {}
+    previous_type = thing.thing_type_name
     if new_type != thing.thing_type_name:
         _index_type(_tables(ctx), thing.name, thing.thing_type_name, new_type)
         thing.thing_type_name = new_type
     thing.attributes = dict(new_attributes)
     thing.version += 1
+    events.thing_event(ctx, thing, "UPDATED", previous_type)
     return {}
 
 
@@ -386,4 +393,5 @@ def delete_thing(
     _index_type(tables, thingName, thing.thing_type_name, None)
     del tables.things[thingName]
     tables.names.discard(thingName)
+    events.thing_event(ctx, thing, "DELETED")
     return {}
