@@ -9,7 +9,8 @@ L-40B55430). ``RegisterThing`` 10, ``CreateKeysAndCertificate`` 10, ``CreateThin
 350. Where the page raised a default over the years, the current value is used (``CreateThing``,
 ``AttachThingPrincipal``: 15 then 100; ``AddThingToThingGroup``: 60 then 100; ``DescribeThingType``: 10
 then 100). An operation not in :data:`API_RATES` gets :data:`DEFAULT_RATE` (10, the table's most common
-value). Quotas are adjustable per account: pass ``rates`` to model a raised one.
+value; role aliases, provisioning templates and claims, bulk registration tasks and event configurations
+among them). Quotas are adjustable per account: pass ``rates`` to model a raised one.
 
 Choices where AWS documents nothing:
 
@@ -105,6 +106,12 @@ API_RATES: Mapping[str, float] = {
     "UpdateCertificate": 10,
     "UpdateThing": 10,
     "UpdateThingGroup": 15,
+    # fleet indexing (the same page's "Fleet indexing" throttling table)
+    "DescribeIndex": 10,
+    "GetIndexingConfiguration": 20,
+    "ListIndices": 5,
+    "SearchIndex": 15,
+    "UpdateIndexingConfiguration": 1,
 }
 
 
