@@ -90,19 +90,31 @@ def test_jitp_template_failure_changes_nothing(
     assert iot.list_things()["things"] == []
 
 
-@pytest.mark.parametrize("problem", ["inactive CA", "auto-registration off", "expired", "not yet valid"])
+@pytest.mark.parametrize("template", [None, JITP_TEMPLATE], ids=["JITR", "JITP"])
+@pytest.mark.parametrize(
+    "problem", ["inactive CA", "auto-registration off", "expired", "not yet valid", "forged issuer"]
+)
 def test_no_just_in_time_registration_when_the_checks_fail(
-    iot_provisioning: MockIotProvisioning, iot: Any, authority: AutoRegisteringCA, problem: str
+    iot_provisioning: MockIotProvisioning,
+    iot: Any,
+    authority: AutoRegisteringCA,
+    problem: str,
+    template: str | None,
 ) -> None:
-    ca_id = authority.register_for_jit(iot, active=problem != "inactive CA")
+    prepare_jitp_registry(iot)
+    ca_id = authority.register_for_jit(iot, template, active=problem != "inactive CA")
     if problem == "auto-registration off":
         iot.update_ca_certificate(certificateId=ca_id, newAutoRegistrationStatus="DISABLE")
     now = datetime.datetime.now(UTC)
     not_before = {"expired": now - 400 * DAY, "not yet valid": now + DAY}.get(problem)
-    device = authority.device("late", not_before=not_before)
+    # an impostor CA with the registered CA's subject name but another key
+    signer = AutoRegisteringCA.create("JIT Device CA") if problem == "forged issuer" else authority
+    assert signer.certificate.subject == authority.certificate.subject
+    device = signer.device("late", not_before=not_before)
     refused = iot_provisioning.device_service.admit(hello_for(device.certificate_pem, "late"))
     assert not refused.accepted and not refused.close_without_connack and not refused.events
     assert iot.list_certificates()["certificates"] == []
+    assert iot.list_things()["things"] == []
 
 
 def test_jitr_registers_pending_activation_publishes_the_event_and_drops(
