@@ -12,7 +12,7 @@ import time_machine
 from mock_iotprov import MockIotProvisioning
 from mock_iotprov.pki import certificate_id
 from tests.device_support import hello_for
-from tests.helpers import ROLE_ARN
+from tests.helpers import ROLE_ARN, pem_text, subject_name
 from tests.jit_support import DAY, JITP_TEMPLATE, AutoRegisteringCA, prepare_jitp_registry
 from tests.policy_support import allow_everything
 
@@ -49,6 +49,47 @@ def test_jitp_provisions_on_first_connect_and_drops_it(
     assert hooks.authorize(second.principal, "bulb-1", "iot:Publish", "lights/bulb-1/state")
     assert not hooks.authorize(second.principal, "bulb-1", "iot:Publish", "lights/bulb-2/state")
     assert not hooks.admit(hello_for(device.certificate_pem, "bulb-2")).accepted  # policy: client id = thing
+
+
+def test_jitp_fills_every_certificate_parameter_from_the_subject(
+    iot_provisioning: MockIotProvisioning, iot: Any, authority: AutoRegisteringCA
+) -> None:
+    fields = {
+        "Country": ("COUNTRY_NAME", "DE"),
+        "Organization": ("ORGANIZATION_NAME", "Example-Corp"),
+        "OrganizationalUnit": ("ORGANIZATIONAL_UNIT_NAME", "Lighting"),
+        "DistinguishedNameQualifier": ("DN_QUALIFIER", "dnq-7"),
+        "StateName": ("STATE_OR_PROVINCE_NAME", "Bavaria"),
+        "SerialNumber": ("SERIAL_NUMBER", "SN-0099"),
+    }
+    parameters = ["CommonName", "Id", *fields]
+    template = {
+        "Parameters": {f"AWS::IoT::Certificate::{name}": {"Type": "String"} for name in parameters},
+        "Resources": {
+            "thing": {
+                "Type": "AWS::IoT::Thing",
+                "Properties": {
+                    "ThingName": {"Ref": "AWS::IoT::Certificate::CommonName"},
+                    "ThingTypeName": "lamp",  # a thing without a type has at most three attributes
+                    "AttributePayload": {
+                        name: {"Ref": f"AWS::IoT::Certificate::{name}"} for name in ["Id", *fields]
+                    },
+                },
+            },
+            "certificate": {
+                "Type": "AWS::IoT::Certificate",
+                "Properties": {"CertificateId": {"Ref": "AWS::IoT::Certificate::Id"}, "Status": "ACTIVE"},
+            },
+        },
+    }
+    iot.create_thing_type(thingTypeName="lamp")
+    authority.register_for_jit(iot, json.dumps(template))
+    device = authority.issue(subject_name("lamp-all", **dict(fields.values())))
+    first = iot_provisioning.device_service.admit(hello_for(pem_text(device), "lamp-all"))
+    assert first.close_without_connack and "registered" in first.reason, first.reason
+    expected = {name: value for name, (_, value) in fields.items()}
+    expected["Id"] = certificate_id(device)
+    assert iot.describe_thing(thingName="lamp-all")["attributes"] == expected
 
 
 def test_jitp_with_a_stored_jitp_template(
