@@ -206,3 +206,16 @@ def test_jitr_certificate_revoked_by_the_lambda_stays_out(
     iot.update_certificate(certificateId=certificate_id(device.certificate), newStatus="REVOKED")
     refused = hooks.admit(hello_for(device.certificate_pem, "intruder"))
     assert not refused.accepted and not refused.close_without_connack and not refused.events
+
+
+@pytest.mark.parametrize("change", [{"newStatus": "INACTIVE"}, {"newAutoRegistrationStatus": "DISABLE"}])
+def test_pending_certificate_gets_no_event_once_its_ca_stops_auto_registering(
+    iot_provisioning: MockIotProvisioning, iot: Any, authority: AutoRegisteringCA, change: dict[str, str]
+) -> None:
+    ca_id = authority.register_for_jit(iot)
+    device = authority.device("waiting")
+    hooks = iot_provisioning.device_service
+    assert hooks.admit(hello_for(device.certificate_pem, "waiting")).events
+    iot.update_ca_certificate(certificateId=ca_id, **change)
+    refused = hooks.admit(hello_for(device.certificate_pem, "waiting"))
+    assert not refused.accepted and not refused.close_without_connack and not refused.events
