@@ -159,6 +159,27 @@ def test_presence_events_carry_aws_fields(iot_provisioning: MockIotProvisioning,
     assert json.loads(taken_over.payload)["clientInitiatedDisconnect"] is False
 
 
+@pytest.mark.parametrize("principal_type", ["EXCLUSIVE_THING", "NON_EXCLUSIVE_THING"])
+def test_presence_events_name_the_exclusive_thing_only(
+    iot_provisioning: MockIotProvisioning, iot: Any, principal_type: str
+) -> None:
+    created = iot.create_keys_and_certificate(setAsActive=True)
+    allow_everything(iot, created["certificateArn"])
+    iot.create_thing(thingName="lamp-9")
+    iot.attach_thing_principal(
+        thingName="lamp-9", principal=created["certificateArn"], thingPrincipalType=principal_type
+    )
+    device = DeviceClient(iot_provisioning, created["certificatePem"], client_id="any-client")
+    [connected] = device.hooks.connected(device.principal, device.hello)
+    [disconnected] = device.hooks.disconnected(device.principal, "any-client", "CONNECTION_LOST")
+    for message in (connected, disconnected):
+        event = json.loads(message.payload)
+        if principal_type == "EXCLUSIVE_THING":
+            assert list(event)[:2] == ["clientId", "thingName"] and event["thingName"] == "lamp-9"
+        else:
+            assert "thingName" not in event
+
+
 def test_no_presence_events_for_wildcard_client_ids(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
     created = iot.create_keys_and_certificate(setAsActive=True)
     allow_everything(iot, created["certificateArn"])

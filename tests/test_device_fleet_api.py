@@ -399,3 +399,20 @@ def test_concurrent_devices_each_get_their_own_certificate(
     for index, certificate_id in enumerate(certificate_ids):
         [principal] = iot.list_thing_principals(thingName=f"device-{index}")["principals"]
         assert principal.endswith(certificate_id)
+
+
+def test_internal_failure_keeps_its_cause_off_the_wire(
+    device: DeviceClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mock_iotprov.device import fleet_api
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret-internal-detail at /srv/app.py")
+
+    monkeypatch.setattr(fleet_api, "issue_token", broken)
+    with caplog.at_level("ERROR", logger="mock_iotprov"):
+        reply = device.request("$aws/certificates/create/json")
+    _assert_rejected(reply, 500, "InternalFailure")
+    assert "secret-internal-detail" not in json.dumps(reply[1])
+    assert "$aws/certificates/create/json" in reply[1]["errorMessage"]
+    assert any("secret-internal-detail" in (record.exc_text or "") for record in caplog.records)

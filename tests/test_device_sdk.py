@@ -448,6 +448,35 @@ def test_presence_events(mock: MockIotProvisioning, iot: Any) -> None:
     assert disconnected["sessionIdentifier"] == connected["sessionIdentifier"]
 
 
+def test_second_connection_with_the_same_client_id_takes_over(mock: MockIotProvisioning, iot: Any) -> None:
+    watcher = iot.create_keys_and_certificate(setAsActive=True)
+    device = iot.create_keys_and_certificate(setAsActive=True)
+    allow_everything(iot, watcher["certificateArn"])
+    allow_everything(iot, device["certificateArn"])
+    credentials = Credentials(device["certificatePem"], device["keyPair"]["PrivateKey"])
+    dropped: Future[Any] = Future()
+    inbox = Inbox()
+    watching_credentials = Credentials(watcher["certificatePem"], watcher["keyPair"]["PrivateKey"])
+    with mqtt3_connection(mock, watching_credentials, "watcher") as watching:
+        for topic in ("$aws/events/presence/+/twin", "telemetry/#"):
+            watching.subscribe(topic, mqtt.QoS.AT_LEAST_ONCE, inbox.on_message)[0].result(TIMEOUT)
+        with mqtt5_session(
+            mock,
+            credentials,
+            "twin",
+            min_reconnect_delay_ms=60_000,  # no reconnect (which would take the client id back) in the test
+            on_lifecycle_disconnection=lambda event: dropped.done() or dropped.set_result(event),
+        ):
+            with mqtt3_connection(mock, credentials, "twin") as second:
+                event = dropped.result(TIMEOUT)
+                assert event.disconnect_packet.reason_code == mqtt5.DisconnectReasonCode.SESSION_TAKEN_OVER
+                gone = json.loads(inbox.wait_for("$aws/events/presence/disconnected/twin"))
+                assert gone["disconnectReason"] == "DUPLICATE_CLIENTID"
+                assert gone["clientInitiatedDisconnect"] is False
+                second.publish("telemetry/twin", b"still here", mqtt.QoS.AT_LEAST_ONCE)[0].result(TIMEOUT)
+                assert inbox.wait_for("telemetry/twin") == b"still here"
+
+
 def test_describe_endpoint_answers_the_broker(mock: MockIotProvisioning, iot: Any) -> None:
     for endpoint_type in ("iot:Data-ATS", "iot:Data"):
         assert iot.describe_endpoint(endpointType=endpoint_type)["endpointAddress"] == mock.mqtt_host

@@ -135,3 +135,32 @@ def test_serve_reports_a_busy_mqtt_port(capsys: pytest.CaptureFixture[str]) -> N
         assert cli.main(["serve", "--port", "0", "--mqtt-port", str(busy.getsockname()[1])]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "(MQTT)" in captured.err
+
+
+def test_serve_mqtt_host_and_no_mqtt() -> None:
+    import random
+    import socket
+    import ssl
+
+    from tests.serve_process import ServeProcess
+
+    host = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    with serving("--mqtt-host", host) as (line, url, mqtt_port):
+        assert line.startswith("mock_iotprov listening on http://127.0.0.1:")
+        assert f" and mqtts://{host}:{mqtt_port} " in line
+        with urllib.request.urlopen(f"{url}/_mock_iotprov/ca.pem", timeout=TIMEOUT) as response:
+            context = ssl.create_default_context(cadata=response.read().decode())
+        with socket.create_connection((host, mqtt_port), timeout=TIMEOUT) as raw:
+            with context.wrap_socket(raw, server_hostname=host):  # the broker certificate names --mqtt-host
+                pass
+        iot = boto3.client(
+            "iot", region_name="us-east-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="y"
+        )
+        assert iot.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"] == host
+    http_only = ServeProcess("--no-mqtt")
+    try:
+        assert http_only.mqtt_port is None
+        endpoint = http_only.client().describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+        assert endpoint.endswith(".amazonaws.com"), endpoint
+    finally:
+        http_only.stop()

@@ -6,8 +6,9 @@ Payload fields as the developer guide's "Connect/Disconnect events" lists them: 
 ``sessionIdentifier`` (one per connection), ``principalIdentifier`` (the certificate id), ``ipAddress``
 (connect events only), ``versionNumber`` (increasing per client id, the same for a connection's connect
 and disconnect events), and in disconnect events ``clientInitiatedDisconnect`` and ``disconnectReason``.
-Client ids containing ``#`` or ``+`` get no lifecycle events, as in AWS. ``thingName`` (exclusive-thing
-connections) is not sent.
+Client ids containing ``#`` or ``+`` get no lifecycle events, as in AWS. ``thingName`` is included only
+when the certificate is attached to a thing with ``EXCLUSIVE_THING`` (AWS: "only ... if the client is
+connecting using the exclusive thing feature"), looked up when each event is published.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from mock_iotprov.device.principals import DevicePrincipal
 from mock_iotprov.mqtt.hooks import OutboundMessage
+from mock_iotprov.registry.attachments import EXCLUSIVE_THING, attachments, certificate_arn
 from mock_iotprov.state import RequestContext
 
 CONNECTED_TOPIC = "$aws/events/presence/connected/"
@@ -54,6 +56,18 @@ def _publishes_events(client_id: str) -> bool:
     return "#" not in client_id and "+" not in client_id
 
 
+def _with_exclusive_thing(
+    ctx: RequestContext, principal: DevicePrincipal, event: dict[str, Any]
+) -> dict[str, Any]:
+    """``event`` with ``thingName`` after ``clientId`` when the certificate has an exclusive thing."""
+    linked = attachments(ctx).things_of_principal(certificate_arn(ctx, principal.certificate_id))
+    exclusive = [name for name, kind in linked.items() if kind == EXCLUSIVE_THING]
+    if not exclusive:
+        return event
+    client_id, *rest = event.items()
+    return dict([client_id, ("thingName", exclusive[0]), *rest])
+
+
 def _message(topic: str, event: dict[str, Any]) -> OutboundMessage:
     return OutboundMessage(topic=topic, payload=json.dumps(event).encode("utf-8"), qos=1)
 
@@ -75,7 +89,7 @@ def connected_event(ctx: RequestContext, principal: DevicePrincipal) -> list[Out
         "ipAddress": ip_address_of(principal.source_address),
         "versionNumber": version,
     }
-    return [_message(CONNECTED_TOPIC + principal.client_id, event)]
+    return [_message(CONNECTED_TOPIC + principal.client_id, _with_exclusive_thing(ctx, principal, event))]
 
 
 def disconnected_event(ctx: RequestContext, principal: DevicePrincipal, reason: str) -> list[OutboundMessage]:
@@ -94,4 +108,4 @@ def disconnected_event(ctx: RequestContext, principal: DevicePrincipal, reason: 
         "disconnectReason": reason,
         "versionNumber": version,
     }
-    return [_message(DISCONNECTED_TOPIC + principal.client_id, event)]
+    return [_message(DISCONNECTED_TOPIC + principal.client_id, _with_exclusive_thing(ctx, principal, event))]

@@ -2,7 +2,8 @@
 
 Each hook is answered under the store lock of the principal's account and region (as
 ``dispatch.call_operation`` does for the control plane) and never raises: an unexpected failure refuses
-(admission, authorization) or becomes a ``…/rejected`` reply with ``InternalFailure`` (500).
+(admission, authorization) or becomes a ``…/rejected`` reply with ``InternalFailure`` (500) whose message
+names the request topic only: the exception goes to the ``mock_iotprov`` logger, never to the device.
 """
 
 from __future__ import annotations
@@ -68,11 +69,10 @@ class DeviceService:
             outcome = "accepted"
         except DeviceRequestRejected as rejection:
             document, outcome = rejection.payload(), "rejected"
-        except Exception as exc:
+        except Exception:
             log.exception("mock_iotprov: %s failed unexpectedly", topic)
-            failure = DeviceRequestRejected(
-                500, INTERNAL_FAILURE, f"{topic} failed inside mock_iotprov: {exc!r}"
-            )
+            message = f"{topic} failed inside mock_iotprov (the cause is on the mock_iotprov logger)."
+            failure = DeviceRequestRejected(500, INTERNAL_FAILURE, message)
             document, outcome = failure.payload(), "rejected"
         return [
             OutboundMessage(topic=f"{topic}/{outcome}", payload=encode_reply(payload_format, document), qos=1)
