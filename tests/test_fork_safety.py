@@ -19,6 +19,7 @@ import pytest
 
 from mock_iotprov import MockIotProvisioning, active
 from mock_iotprov.doors import botocore_door, credentials, transport_guard
+from mock_iotprov.pki import server_certificate
 from mock_iotprov.service import OPERATIONS
 from tests.helpers import iot_client
 
@@ -109,8 +110,9 @@ def test_a_child_forked_while_a_new_store_is_being_made_can_make_one(monkeypatch
         (credentials, "_lock"),
         (botocore_door, "_install_lock"),
         (transport_guard, "_lock"),
+        (server_certificate, "_lock"),
     ],
-    ids=["active-mocks", "placeholder-credentials", "client-hooks", "transport-guard"],
+    ids=["active-mocks", "placeholder-credentials", "client-hooks", "transport-guard", "broker-certificate"],
 )
 def test_a_child_forked_while_another_thread_starts_a_mock_can_start_one(
     module: ModuleType, name: str
@@ -130,7 +132,7 @@ def test_a_child_forked_while_another_thread_starts_a_mock_can_start_one(
         assert started.wait(CHILD_DEADLINE_SECONDS)
 
         def child() -> None:
-            with MockIotProvisioning():
+            with MockIotProvisioning(mqtt=module is server_certificate):
                 iot_client().create_thing(thingName="in-child")
                 if [t["thingName"] for t in iot_client().list_things()["things"]] != ["in-child"]:
                     raise AssertionError("the child's mock did not answer")
