@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         help="generate a new RSA key for every key handed out instead of drawing from the key pool (slow)",
     )
     serve.add_argument(
+        "--throttle",
+        action="store_true",
+        help="apply AWS IoT Core's per-API rate quotas; requests beyond them get ThrottlingException",
+    )
+    serve.add_argument(
         "--state-dir",
         metavar="DIR",
         help="keep all state in an SQLite database under DIR, restored at the next start (default: memory)",
@@ -83,6 +88,7 @@ def serve(
     lambdas: Sequence[str] = (),
     ca_file: str | None = None,
     state_dir: str | None = None,
+    throttle: bool = False,
 ) -> int:
     """Run the endpoints until SIGINT or SIGTERM; returns the exit status (0; 1 if it cannot start; 2 if
     the state directory cannot be used).
@@ -100,6 +106,7 @@ def serve(
         fresh_keys=fresh_keys,
         data_endpoint=data_endpoint,
         state_dir=state_dir,
+        throttle=throttle,
     )
     try:
         server.open_state()  # first: a restored CA hierarchy signs the broker's and every later certificate
@@ -171,4 +178,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambdas=args.lambdas,
         ca_file=args.ca_file,
         state_dir=args.state_dir,
+        throttle=args.throttle,
     )

@@ -17,7 +17,7 @@ or accounts grows the backend; only a write creates a store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -129,10 +129,24 @@ def unknown_operation(request: WireRequest) -> ServiceError:
     )
 
 
-def answer(backend: Backend, options: MockOptions, region: str, request: WireRequest) -> WireResponse:
-    """Route a raw request by the model's HTTP bindings and answer it."""
+def answer(
+    backend: Backend,
+    options: MockOptions,
+    region: str,
+    request: WireRequest,
+    admit: Callable[[str], ServiceError | None] | None = None,
+) -> WireResponse:
+    """Route a raw request by the model's HTTP bindings and answer it.
+
+    ``admit``, given the operation name, may refuse the request with an error before anything is parsed
+    or any handler runs (injected faults, throttling).
+    """
     found = router().match(request.method, request.path, request.query)
     if found is None:
         return serialize_error(unknown_operation(request))
     operation_name, labels = found
+    if admit is not None:
+        refusal = admit(operation_name)
+        if refusal is not None:
+            return serialize_error(refusal)
     return answer_operation(backend, options, region, operation_name, labels, request)

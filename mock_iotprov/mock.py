@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from mock_iotprov import active
 from mock_iotprov.decorating import decorate
 from mock_iotprov.doors import botocore_door, credentials, requests_door
+from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
 from mock_iotprov.provisioning.claims import ClaimCertificate, claims_of
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, Backend, MockOptions
+from mock_iotprov.throttling import Throttle
 
 if TYPE_CHECKING:
     from mock_iotprov.device import DeviceService, FunctionRegistry
@@ -45,6 +47,7 @@ class MockIotProvisioning:
         mqtt: bool = False,
         mqtt_host: str = DEFAULT_MQTT_HOST,
         mqtt_port: int = 0,
+        throttle: bool | Throttle = False,
     ) -> None:
         self.options = MockOptions(
             account_id=account_id, fresh_keys=fresh_keys, data_endpoint=mqtt_host if mqtt else None
@@ -57,6 +60,36 @@ class MockIotProvisioning:
         self._device: DeviceService | None = None
         self._broker: Any = None
         self._undo_on_stop: list[Callable[[], None]] = []
+        self.faults = FaultTable()
+        self.throttle: Throttle | None = Throttle() if throttle is True else (throttle or None)
+
+    def inject_fault(
+        self,
+        operation: str,
+        code: str | None = DEFAULT_CODE,
+        *,
+        times: int | None = 1,
+        probability: float = 1.0,
+        latency_s: float = 0.0,
+        seed: int | None = None,
+    ) -> Fault:
+        """Answer the next ``times`` requests to ``operation`` (``"*"``: any) with error ``code``.
+
+        See :mod:`mock_iotprov.faults`: ``code`` must be declared by the model for the operation (else
+        ``ValueError`` listing the allowed codes); ``times=None`` until cleared; ``probability`` with a
+        reproducible draw when ``seed`` is given; ``latency_s`` delays the answer (``code=None``: delay
+        only). Injected errors go through the client's own retry handling. Returns the armed fault, whose
+        ``fired`` counts the requests it answered. Faults are configuration, not state: ``reset()`` keeps
+        them.
+        """
+        fault = new_fault(
+            operation, code, times=times, probability=probability, latency_s=latency_s, seed=seed
+        )
+        return self.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault."""
+        self.faults.clear()
 
     @property
     def account_id(self) -> str:
@@ -214,6 +247,7 @@ class MockIotProvisioning:
             mqtt=self.mqtt,
             mqtt_host=self._mqtt_host,
             mqtt_port=self._mqtt_port,
+            throttle=self.throttle.fresh() if self.throttle is not None else False,
         )
         fresh._functions = self._functions
         return fresh
@@ -238,6 +272,7 @@ def mock_iot_provisioning(
     mqtt: bool = False,
     mqtt_host: str = DEFAULT_MQTT_HOST,
     mqtt_port: int = 0,
+    throttle: bool | Throttle = False,
 ) -> MockIotProvisioning: ...
 
 
@@ -250,6 +285,7 @@ def mock_iot_provisioning(
     mqtt: bool = False,
     mqtt_host: str = DEFAULT_MQTT_HOST,
     mqtt_port: int = 0,
+    throttle: bool | Throttle = False,
 ) -> Any:
     """Mock AWS IoT provisioning for every botocore client in the process.
 
@@ -258,9 +294,16 @@ def mock_iot_provisioning(
     ``fresh_keys=True`` generates a new RSA key for every key handed out instead of using the key pool.
     ``mqtt=True`` also runs an MQTT broker (mutual TLS) on ``mqtt_host``:``mqtt_port`` (0: a free port)
     for devices; the handle's ``mqtt_host``/``mqtt_port`` say where, ``ca_bundle_pem`` trusts it.
+    ``throttle=True`` applies AWS IoT Core's per-API rate quotas (see :mod:`mock_iotprov.throttling`; pass a
+    ``Throttle(clock=...)`` to control time); requests beyond them get ``ThrottlingException``.
     """
     mock = MockIotProvisioning(
-        account_id, fresh_keys=fresh_keys, mqtt=mqtt, mqtt_host=mqtt_host, mqtt_port=mqtt_port
+        account_id,
+        fresh_keys=fresh_keys,
+        mqtt=mqtt,
+        mqtt_host=mqtt_host,
+        mqtt_port=mqtt_port,
+        throttle=throttle,
     )
     if func is None:
         return mock
