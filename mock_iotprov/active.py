@@ -4,10 +4,15 @@ Doors ask it which mock answers a request. A mock started by ``mock_iot_provisio
 botocore client in the process; a mock from ``patch_session`` only the clients of one session (recognised
 by that session's data loader, which each of its clients keeps). The most recently started matching mock
 answers.
+
+A forked child renews the lock: only the forking thread lives on there, so a lock another thread held at
+the moment of the fork (while it started or stopped a mock) would stay held for ever, and the child would
+hang the first time it starts or stops a mock.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +21,15 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _stack: list[MockIotProvisioning] = []
+
+
+def _renew_lock_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
 
 
 def push(mock: MockIotProvisioning) -> None:

@@ -112,6 +112,8 @@ def test_request_reaching_the_http_layer_is_answered_not_sent(sent: list[str]) -
         "https://IOT-FIPS.us-east-1.amazonaws.com.",
         "https://vpce-0123.iot.us-east-1.vpce.example.internal",  # custom host, signed for ``iot``
         "http://evil.example\\@127.0.0.1:9",  # goes to evil.example
+        "http://localhost.evil.example:9",  # only ``localhost`` itself is loopback
+        "http://127.0.0.1.evil.example:9",
     ],
 )
 def test_transport_guard_covers_every_iot_host_and_signature(sent: list[str], endpoint_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import http.client
 import json
 import os
 import re
@@ -263,3 +264,37 @@ def test_the_page_renders_in_a_real_headless_browser(server: IotProvisioningServ
     )
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+HOSTILE_REQUESTS = [
+    f"{VIEW}/things?page=%C2%B2",  # a digit to str.isdigit, not to int()
+    f"{VIEW}/things?page=%D9%A3",  # an Arabic-Indic digit
+    f"{VIEW}/things?page=1e9",
+    f"{VIEW}/things?page=" + "9" * 60_000,
+    f"{VIEW}/things?" + "page=1&" * 9_000,
+    f"{VIEW}/things/%ff%fe%00%C0%AF",
+    f"{VIEW}/certificates/" + "x" * 60_000 + "?private_key=show",
+    "/_mock_iotprov/view/" + "a/" * 20_000,
+    "/_mock_iotprov/view/" + "%" * 3_000,
+    "/_mock_iotprov/view/%2e%2e/%2e%2e/things",
+    "/_mock_iotprov/view/" + "9" * 5_000 + "/eu-west-1/things",
+    "/_mock_iotprov/?" + "?" * 60_000,
+]
+
+
+def test_hostile_queries_and_paths_get_a_page_never_a_500(server: IotProvisioningServer) -> None:
+    _client(server).create_thing(thingName="t")
+    for target in HOSTILE_REQUESTS:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+        try:
+            connection.request("GET", target)
+            response = connection.getresponse()
+            status, body = response.status, response.read()
+        finally:
+            connection.close()
+        assert status in (200, 404, 414), (status, target[:80], body[:200])
+        assert b"Traceback" not in body and b"Error" not in body, target[:80]
+        assert len(body) < 8_000, target[:80]  # a 404 repeats at most a bounded part of the path
+    assert [(store.account_id, store.region) for store in server.backend.stores()] == [
+        ("123456789012", "us-east-1")
+    ]  # reading a page never creates a store

@@ -12,11 +12,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from mock_iotprov import MockIotProvisioning
+from mock_iotprov import MockIotProvisioning, active
+from mock_iotprov.doors import botocore_door, credentials, transport_guard
+from mock_iotprov.pki import server_certificate
 from mock_iotprov.service import OPERATIONS
 from tests.helpers import iot_client
 
@@ -98,3 +101,44 @@ def test_a_child_forked_while_a_new_store_is_being_made_can_make_one(monkeypatch
             assert _fork_and_run(child) == CHILD_OK
         finally:
             backend_lock.release()
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        (active, "_lock"),
+        (credentials, "_lock"),
+        (botocore_door, "_install_lock"),
+        (transport_guard, "_lock"),
+        (server_certificate, "_lock"),
+    ],
+    ids=["active-mocks", "placeholder-credentials", "client-hooks", "transport-guard", "broker-certificate"],
+)
+def test_a_child_forked_while_another_thread_starts_a_mock_can_start_one(
+    module: ModuleType, name: str
+) -> None:
+    """The process-wide locks taken when a mock starts or stops are renewed in the child."""
+    held = getattr(module, name)
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # another thread, in the middle of starting or stopping a mock at the fork
+        with held:
+            started.set()
+            release.wait(CHILD_DEADLINE_SECONDS)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert started.wait(CHILD_DEADLINE_SECONDS)
+
+        def child() -> None:
+            with MockIotProvisioning(mqtt=module is server_certificate):
+                iot_client().create_thing(thingName="in-child")
+                if [t["thingName"] for t in iot_client().list_things()["things"]] != ["in-child"]:
+                    raise AssertionError("the child's mock did not answer")
+
+        assert _fork_and_run(child) == CHILD_OK
+    finally:
+        release.set()
+        holder.join(CHILD_DEADLINE_SECONDS)
+    assert getattr(module, name) is held  # the parent keeps its own lock

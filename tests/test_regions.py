@@ -6,6 +6,7 @@ import http.client
 import json
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from mock_iotprov import MockIotProvisioning
@@ -88,3 +89,19 @@ def test_in_process_reads_create_no_store_and_errors_are_the_usual_ones() -> Non
         code = client.get_registration_code()["registrationCode"]  # a read that creates the account's code
         assert client.get_registration_code()["registrationCode"] == code
         assert len(mock.backend.stores()) == 1
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint_url"),
+    [("x", None), ("us-east-1", "https://iot.weird.amazonaws.com"), ("localregion", None)],
+)
+def test_in_process_a_malformed_region_is_refused_and_creates_nothing(
+    region: str, endpoint_url: str | None
+) -> None:
+    with MockIotProvisioning() as mock:
+        client = boto3.client("iot", region_name=region, endpoint_url=endpoint_url)
+        for call in (lambda: client.create_thing(thingName="t"), client.list_things):
+            with pytest.raises(Exception) as caught:
+                call()
+            assert error_of(caught)[:2] == ("InvalidSignatureException", 403)
+        assert mock.backend.stores() == []

@@ -92,6 +92,33 @@ def test_cross_site_requests_are_refused(server: IotProvisioningServer, headers:
 @pytest.mark.parametrize(
     "headers",
     [
+        EVIL_HOST,
+        {"Host": "127.0.0.1", "Origin": "http://evil.example"},
+        {"Host": "127.0.0.1", "Sec-Fetch-Site": "cross-site"},
+    ],
+    ids=["rebound-host", "foreign-origin", "cross-site"],
+)
+def test_the_dashboard_and_its_private_keys_are_refused_to_other_sites(
+    server: IotProvisioningServer, headers: dict[str, str]
+) -> None:
+    keys = client_for(server.url).create_keys_and_certificate(setAsActive=True)
+    detail = f"/_mock_iotprov/view/123456789012/us-east-1/certificates/{keys['certificateId']}"
+    key_line = keys["keyPair"]["PrivateKey"].splitlines()[1].encode()
+    status, _, page = raw(server, "GET", detail + "?private_key=show", {"Host": f"127.0.0.1:{server.port}"})
+    assert status == 200 and key_line in page  # the endpoint's own name is shown the key
+    for path in ("/_mock_iotprov/", detail, detail + "?private_key=show", "/_mock_iotprov/view/x"):
+        for method in ("GET", "HEAD"):
+            response = raw(server, method, path, headers)
+            if method == "HEAD":
+                assert response[0] == 403
+                continue
+            assert_refused(response)
+            assert key_line not in response[2]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
         {},
         {"Host": "127.0.0.1"},
         {"Host": "localhost:5000"},

@@ -30,6 +30,7 @@ retries run (:mod:`.wire_door`).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 import weakref
@@ -56,6 +57,15 @@ _HOOKED = "_mock_iotprov_hooked"
 _MARK = "_mock_iotprov"
 _install_lock = threading.Lock()
 _parser = create_parser("rest-json")
+
+
+def _renew_lock_in_child() -> None:
+    global _install_lock
+    _install_lock = threading.Lock()  # a thread holding it at fork time does not exist in the child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
 
 
 def _wrap(owner: type[Any], name: str, make: Any) -> None:

@@ -27,6 +27,15 @@ _users = 0
 _set_by_us: dict[str, str] = {}
 
 
+def _renew_lock_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # a thread holding it at fork time does not exist in the child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
+
+
 def acquire() -> None:
     """A mock started: make sure credential resolution stays local."""
     global _users

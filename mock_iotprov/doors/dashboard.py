@@ -28,6 +28,9 @@ from mock_iotprov.protocol.messages import WireResponse
 from mock_iotprov.state import Backend
 
 PAGE_SIZE = 25
+MAX_PAGE_DIGITS = 7
+MAX_ECHOED = 200
+"""How much of a missing page's own path a 404 page repeats."""
 RECENT_REQUESTS = 100
 VIEW = "view/"
 
@@ -124,6 +127,8 @@ def _document(title: str, body: str) -> WireResponse:
 
 
 def _not_found(what: str) -> WireResponse:
+    if len(what) > MAX_ECHOED:
+        what = what[:MAX_ECHOED] + "…"
     response = _document("Not found", f"<p>{_e(what)} does not exist.</p>")
     return WireResponse(404, response.headers, response.body)
 
@@ -171,8 +176,7 @@ def view(backend: Backend, path: str, query: dict[str, list[str]]) -> WireRespon
     if store is None or kind not in inspection.KINDS:
         return _not_found(f"The list {kind} of {account}/{region}")
     if len(parts) == 3:
-        page_text = (query.get("page") or ["1"])[0]
-        page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 and int(page_text) > 0 else 1
+        page = _page_number(query)
         table = inspection.table(store, kind, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         return _document(f"{table.title} in {account}/{region}", _table(table, account, region, page))
     show_key = (query.get("private_key") or [""])[0] == "show"
@@ -180,6 +184,15 @@ def view(backend: Backend, path: str, query: dict[str, list[str]]) -> WireRespon
     if found is None:
         return _not_found(f"{kind[:-1].capitalize()} {parts[3]} in {account}/{region}")
     return _document(found.title, _detail(found, account, region, kind, parts[3]))
+
+
+def _page_number(query: dict[str, list[str]]) -> int:
+    """``?page=N`` for N in 1..999999 written in ASCII digits; anything else (missing, 0, negative, huge,
+    other scripts' digits such as ``²``) is page 1."""
+    text = (query.get("page") or ["1"])[0]
+    if text.isascii() and text.isdigit() and 0 < len(text) < MAX_PAGE_DIGITS:
+        return max(1, int(text))
+    return 1
 
 
 def _detail(found: Detail, account: str, region: str, kind: str, identifier: str) -> str:

@@ -17,6 +17,7 @@ mock only the clients of its session, whose HTTP sessions the botocore door tags
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import weakref
 from typing import Any
@@ -35,6 +36,15 @@ from mock_iotprov.protocol.serialize import serialize_error
 _MARK = "_mock_iotprov_guard"
 _TAG = "_mock_iotprov_loader"
 _lock = threading.Lock()
+
+
+def _renew_lock_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # a thread holding it at fork time does not exist in the child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
 
 
 def tag_http_session(http_session: Any, loader: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import threading
 from dataclasses import dataclass
 
@@ -65,6 +66,15 @@ def _issue(names: tuple[str, ...]) -> ServerCredentials:
 
 _lock = threading.Lock()
 _issued: dict[tuple[str, ...], ServerCredentials] = {}
+
+
+def _renew_lock_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # a thread issuing a certificate at fork time does not exist in the child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_lock_in_child)
 
 
 def server_credentials(*hosts: str) -> ServerCredentials:
