@@ -34,16 +34,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_iotprov.pagination import SortedKeys
+from mock_iotprov.pagination import SortedKeys, filtered_key_page, merged_key_page
 from mock_iotprov.protocol.errors import ServiceError, already_exists, invalid_request, not_found
+from mock_iotprov.registry import memberships
 from mock_iotprov.registry import tags as tag_store
 from mock_iotprov.registry.attachments import attachments
-from mock_iotprov.registry.things import (
-    filtered_key_page,
-    find_thing,
-    name_from_reference,
-    updated_attributes,
-)
+from mock_iotprov.registry.inputs import name_from_reference, updated_attributes
+from mock_iotprov.registry.thing_records import find_thing
 from mock_iotprov.state import RequestContext
 
 MAX_GROUPS_PER_THING = 10
@@ -68,14 +65,12 @@ class ThingGroup:
 
 @dataclass
 class GroupTables:
-    """The thing groups of one account and region, their hierarchy and their members."""
+    """The thing groups of one account and region and their hierarchy (members: ``memberships``)."""
 
     groups: dict[str, ThingGroup] = field(default_factory=dict)
     names: SortedKeys = field(default_factory=SortedKeys)
     roots: SortedKeys = field(default_factory=SortedKeys)
     children: dict[str, SortedKeys] = field(default_factory=dict)
-    members: dict[str, SortedKeys] = field(default_factory=dict)
-    thing_groups: dict[str, dict[str, None]] = field(default_factory=dict)
 
 
 def _tables(ctx: RequestContext) -> GroupTables:
@@ -102,33 +97,21 @@ def thing_group_exists(ctx: RequestContext, name: str) -> bool:
 
 def groups_of_thing(ctx: RequestContext, thing_name: str) -> list[str]:
     """The names of the groups a thing belongs to, in the order it joined them."""
-    return list(_tables(ctx).thing_groups.get(thing_name, {}))
+    return memberships.groups_of_thing(ctx, thing_name)
 
 
 def add_thing_to_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     """Make a thing a member of a group (idempotent; the caller checked existence and limits)."""
-    tables = _tables(ctx)
-    tables.members.setdefault(group_name, SortedKeys()).add(thing_name)
-    tables.thing_groups.setdefault(thing_name, {})[group_name] = None
+    memberships.join_group(ctx, thing_name, group_name)
 
 
 def remove_thing_from_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     """End a membership (idempotent)."""
-    tables = _tables(ctx)
-    members = tables.members.get(group_name)
-    if members is not None:
-        members.discard(thing_name)
-        if not len(members):
-            del tables.members[group_name]
-    joined = tables.thing_groups.get(thing_name)
-    if joined is not None:
-        joined.pop(group_name, None)
-        if not joined:
-            del tables.thing_groups[thing_name]
+    memberships.leave_group(ctx, thing_name, group_name)
 
 
 def forget_thing(ctx: RequestContext, thing_name: str) -> None:
-    """Drop every membership of a deleted thing."""
+    """Drop every thing-group membership of a thing."""
     for group_name in groups_of_thing(ctx, thing_name):
         remove_thing_from_group(ctx, thing_name, group_name)
 
@@ -316,8 +299,7 @@ def delete_thing_group(
     _check_version(group, expectedVersion)
     if len(tables.children.get(thingGroupName, ())):
         raise invalid_request(f"Cannot delete thing group {thingGroupName} while it still has child groups.")
-    for thing_name in list(tables.members.get(thingGroupName, ())):
-        remove_thing_from_group(ctx, thing_name, thingGroupName)
+    memberships.empty_group(ctx, thingGroupName)
     attachments(ctx).detach_all_policies_from(group.arn)
     tag_store.forget(ctx, group.arn)
     if group.parent_group_name is None:
@@ -385,16 +367,17 @@ def list_things_in_thing_group(
     nextToken: str | None = None,
     maxResults: int | None = None,
 ) -> dict[str, Any]:
-    """ListThingsInThingGroup: ``recursive`` includes the things of every descendant group."""
+    """ListThingsInThingGroup: ``recursive`` includes the things of every descendant group (each thing
+    once, in name order: the sorted member lists of the group and its descendants are merged)."""
     tables = _tables(ctx)
     find_thing_group(ctx, thingGroupName)
-    keys = tables.members.get(thingGroupName, SortedKeys())
+    keys = memberships.things_in_group(ctx, thingGroupName)
     if recursive:
-        names: set[str] = set(keys)
-        for descendant in _descendants(tables, thingGroupName):
-            names.update(tables.members.get(descendant, ()))
-        keys = SortedKeys(names)
-    page, token = filtered_key_page(keys, nextToken, maxResults)
+        descendants = _descendants(tables, thingGroupName)
+        indexes = [keys] + [memberships.things_in_group(ctx, descendant) for descendant in descendants]
+        page, token = merged_key_page(indexes, nextToken, maxResults)
+    else:
+        page, token = filtered_key_page(keys, nextToken, maxResults)
     return {"things": page, "nextToken": token}
 
 
