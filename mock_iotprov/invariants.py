@@ -154,11 +154,10 @@ class _Checker:
         self.check_attribute_index(by_attribute)
 
     def check_attribute_index(self, by_attribute: dict[tuple[str, str], set[str]]) -> None:
-        indexed = {
-            (attribute, value): set(names)
-            for attribute, index in self.things.by_attribute.items()
-            for value, names in index.by_value.items()
-        }
+        indexed: dict[tuple[str, str], set[str]] = {}
+        for attribute, index in self.things.by_attribute.items():
+            for value, name in index.pairs:
+                indexed.setdefault((attribute, value), set()).add(name)
         if indexed != by_attribute:
             self.problem("the attribute index differs from the things' attributes")
         for attribute, index in self.things.by_attribute.items():

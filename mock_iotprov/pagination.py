@@ -17,13 +17,25 @@ import heapq
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from sortedcontainers import SortedDict, SortedList
 
 from mock_iotprov.protocol.errors import invalid_request
 
 _SCAN_CHUNK = 256
+
+
+class KeyIndex(Protocol):
+    """What a page walk needs of a sorted set of keys (:class:`SortedKeys` or a view on a part of one)."""
+
+    def __len__(self) -> int: ...
+
+    def after(self, key: str | None) -> int: ...
+
+    def slice(self, start: int, stop: int) -> list[str]: ...
+
+    def keys_after(self, key: str | None) -> Iterator[str]: ...
 
 
 class SortedKeys:
@@ -171,7 +183,7 @@ def page_of_insertion_order(
 
 
 def filtered_key_page(
-    keys: SortedKeys,
+    keys: KeyIndex,
     token: str | None,
     limit: int | None,
     keep: Callable[[str], bool] | None = None,
@@ -211,7 +223,7 @@ def filtered_key_page(
 
 
 def merged_key_page(
-    indexes: Iterable[SortedKeys],
+    indexes: Iterable[KeyIndex],
     token: str | None,
     limit: int | None,
     default_limit: int = 250,

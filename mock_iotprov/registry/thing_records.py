@@ -4,17 +4,19 @@ Operation handlers live in ``things``; this module is what other entity modules 
 groups, RegisterThing) need of a thing (does it exist, what is its ARN, store or change one) without
 depending on those handlers. A thing's type, groups and billing group are kept in ``memberships``.
 
-Indexes: thing names, sorted; and per attribute name the things having it, sorted, with, per value, the
-things having that value, so ``ListThings`` filtered by an attribute pages in O(log n + page) instead of
-scanning every thing.
+Indexes: thing names, sorted; and per attribute name the things having it, sorted, and the sorted
+(value, thing name) pairs, so ``ListThings`` filtered by an attribute pages in O(log n + page) instead of
+scanning every thing (one pair per attribute of a thing: a unique value, such as a serial number, costs
+one tuple, not an index of its own).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedList
 
 from mock_iotprov.pagination import SortedKeys
 from mock_iotprov.protocol.errors import invalid_request, not_found
@@ -23,6 +25,7 @@ from mock_iotprov.state import RequestContext
 
 MAX_ATTRIBUTES_WITH_TYPE = 50
 MAX_ATTRIBUTES_WITHOUT_TYPE = 3
+_AFTER_EVERY_NAME = chr(0x10FFFF)  # sorts after every thing name (names are [a-zA-Z0-9:_-]+)
 
 
 @dataclass
@@ -37,12 +40,58 @@ class Thing:
     version: int = 1
 
 
+class ThingsWithValue:
+    """The names of the things whose attribute has one value, in name order: a view on an index's
+    (value, name) pairs, with what a page walk needs (``pagination.KeyIndex``)."""
+
+    __slots__ = ("_pairs", "_value", "_low", "_high")
+
+    def __init__(self, pairs: SortedList, value: str) -> None:
+        self._pairs, self._value = pairs, value
+        self._low = int(pairs.bisect_left((value, "")))
+        self._high = int(pairs.bisect_left((value, _AFTER_EVERY_NAME)))
+
+    def __len__(self) -> int:
+        return self._high - self._low
+
+    def __iter__(self) -> Iterator[str]:
+        return self.keys_after(None)
+
+    def after(self, key: str | None) -> int:
+        if key is None:
+            return 0
+        return min(max(int(self._pairs.bisect_right((self._value, key))) - self._low, 0), len(self))
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        start, stop = self._low + max(start, 0), min(self._low + stop, self._high)
+        return [name for _, name in self._pairs.islice(start, stop)] if start < stop else []
+
+    def keys_after(self, key: str | None) -> Iterator[str]:
+        low = (self._value, "" if key is None else key)
+        pairs = self._pairs.irange(low, (self._value, _AFTER_EVERY_NAME), inclusive=(key is None, False))
+        return (name for _, name in pairs)
+
+
 @dataclass
 class AttributeIndex:
-    """The things having one attribute name: all of them, and by value (values sorted)."""
+    """The things having one attribute name: their names, and the sorted (value, thing name) pairs."""
 
     things: SortedKeys = field(default_factory=SortedKeys)
-    by_value: SortedDict = field(default_factory=SortedDict)  # value -> SortedKeys of thing names
+    pairs: SortedList = field(default_factory=SortedList)
+
+    def with_value(self, value: str) -> ThingsWithValue:
+        """The things whose attribute is ``value``, in name order."""
+        return ThingsWithValue(self.pairs, value)
+
+    def values_starting_with(self, prefix: str) -> Iterator[str]:
+        """The distinct values that start with ``prefix``, in order (O(log n) each)."""
+        position = int(self.pairs.bisect_left((prefix, "")))
+        while position < len(self.pairs):
+            value = self.pairs[position][0]
+            if not value.startswith(prefix):
+                return
+            yield value
+            position = int(self.pairs.bisect_left((value, _AFTER_EVERY_NAME)))
 
 
 @dataclass
@@ -93,10 +142,7 @@ def _index_attributes(tables: ThingTables, thing_name: str, attributes: dict[str
         if index is None:
             index = tables.by_attribute[name] = AttributeIndex()
         index.things.add(thing_name)
-        same_value = index.by_value.get(value)
-        if same_value is None:
-            same_value = index.by_value[value] = SortedKeys()
-        same_value.add(thing_name)
+        index.pairs.add((value, thing_name))
 
 
 def _unindex_attributes(tables: ThingTables, thing_name: str, attributes: dict[str, str]) -> None:
@@ -105,11 +151,7 @@ def _unindex_attributes(tables: ThingTables, thing_name: str, attributes: dict[s
         if index is None:
             continue
         index.things.discard(thing_name)
-        same_value = index.by_value.get(value)
-        if same_value is not None:
-            same_value.discard(thing_name)
-            if not len(same_value):
-                del index.by_value[value]
+        index.pairs.discard((value, thing_name))
         if not len(index.things):
             del tables.by_attribute[name]
 

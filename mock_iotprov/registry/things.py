@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mock_iotprov.pagination import SortedKeys, filtered_key_page, merged_key_page
+from mock_iotprov.pagination import KeyIndex, SortedKeys, filtered_key_page, merged_key_page
 from mock_iotprov.protocol.errors import ServiceError, already_exists, invalid_request
 from mock_iotprov.registry import billing_groups, memberships
 from mock_iotprov.registry.attachments import attachments
@@ -135,12 +135,12 @@ def _attribute_page(
     if value is None:
         return filtered_key_page(index.things, token, limit, of_type)
     if not prefix:
-        return filtered_key_page(index.by_value.get(value) or SortedKeys(), token, limit, of_type)
-    matching: list[SortedKeys] = []
-    for found in index.by_value.irange(minimum=value):
-        if not found.startswith(value) or len(matching) > _MAX_MERGED_VALUES:
+        return filtered_key_page(index.with_value(value), token, limit, of_type)
+    matching: list[KeyIndex] = []
+    for found in index.values_starting_with(value):
+        if len(matching) > _MAX_MERGED_VALUES:
             break
-        matching.append(index.by_value[found])
+        matching.append(index.with_value(found))
     if len(matching) <= _MAX_MERGED_VALUES:
         return merged_key_page(matching, token, limit, keep=of_type)
 
