@@ -138,8 +138,9 @@ def _register_new(state: dict[str, Any], calls: int) -> Iterator[dict[str, Any]]
 
 
 def _register_again(state: dict[str, Any], calls: int) -> Iterator[dict[str, Any]]:
+    certificate = state["certificateIds"][0]
     params = {"templateBody": REGISTER_TEMPLATE,
-              "parameters": {"ThingName": "device-again", "AWS::IoT::Certificate::Id": state["certificateIds"][0]}}
+              "parameters": {"ThingName": "device-again", "AWS::IoT::Certificate::Id": certificate}}
     return itertools.repeat(params, calls)
 
 
