@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _installed: dict[int, responses.RequestsMock] = {}
+_prepared: list[responses.RequestsMock] = []  # built once: registering the callbacks costs more than a patch
 
 
 def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
@@ -59,6 +60,13 @@ def attach(mock: Any) -> None:
     if _installed:
         _installed[id(mock)] = next(iter(_installed.values()))
         return
+    requests_mock = _prepared[0] if _prepared else _prepare()
+    requests_mock.start()
+    _installed[id(mock)] = requests_mock
+
+
+def _prepare() -> responses.RequestsMock:
+    """The one ``responses`` mock of the process, with the IoT callbacks registered (not started)."""
     import requests  # imported here: a mock that never meets ``requests`` should not pay for it
     import responses
 
@@ -70,8 +78,8 @@ def attach(mock: Any) -> None:
     for method in _METHODS:
         requests_mock.add_callback(method, pattern, callback=_callback)
     requests_mock.add_passthru(re.compile(r".*"))
-    requests_mock.start()
-    _installed[id(mock)] = requests_mock
+    _prepared.append(requests_mock)
+    return requests_mock
 
 
 def detach(mock: Any) -> None:
@@ -79,4 +87,4 @@ def detach(mock: Any) -> None:
     requests_mock = _installed.pop(id(mock), None)
     if requests_mock is not None and not _installed:
         requests_mock.stop(allow_assert=False)
-        requests_mock.reset()
+        requests_mock.calls.reset()  # keep the callbacks for the next mock, not the calls it saw
