@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from sortedcontainers import SortedDict, SortedList
+from sortedcontainers import SortedList
 
 from mock_iotprov.protocol.errors import invalid_request
 
@@ -79,23 +79,26 @@ class SortedKeys:
 class InsertionOrder:
     """A set of string keys in the order they were added, with O(log n) slicing by position."""
 
-    __slots__ = ("_counter", "_sequence_of", "_by_sequence")
+    __slots__ = ("_counter", "_sequence_of", "_key_at", "_sequences")
 
     def __init__(self) -> None:
         self._counter = itertools.count()
         self._sequence_of: dict[str, int] = {}
-        self._by_sequence: SortedDict = SortedDict()
+        self._key_at: dict[int, str] = {}
+        self._sequences: SortedList = SortedList()
 
     def add(self, key: str) -> None:
         if key not in self._sequence_of:
             sequence = next(self._counter)
             self._sequence_of[key] = sequence
-            self._by_sequence[sequence] = key
+            self._key_at[sequence] = key
+            self._sequences.add(sequence)
 
     def discard(self, key: str) -> None:
         sequence = self._sequence_of.pop(key, None)
         if sequence is not None:
-            del self._by_sequence[sequence]
+            del self._key_at[sequence]
+            self._sequences.remove(sequence)
 
     def __len__(self) -> int:
         return len(self._sequence_of)
@@ -107,7 +110,7 @@ class InsertionOrder:
         return key in self._sequence_of
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._by_sequence.values())
+        return iter(self._sequence_of)  # dicts keep insertion order
 
     def slice(self, start: int, stop: int, ascending: bool = True) -> list[str]:
         """The keys at positions ``start`` to ``stop`` of the list (reversed when not ``ascending``)."""
@@ -115,10 +118,11 @@ class InsertionOrder:
         start, stop = max(0, start), min(stop, count)
         if start >= stop:
             return []
-        values = self._by_sequence.values()
+        key_at = self._key_at
         if ascending:
-            return [values[index] for index in range(start, stop)]
-        return [values[count - 1 - index] for index in range(start, stop)]
+            return [key_at[sequence] for sequence in self._sequences.islice(start, stop)]
+        found = self._sequences.islice(count - stop, count - start, reverse=True)
+        return [key_at[sequence] for sequence in found]
 
 
 def encode_token(position: Any) -> str:

@@ -30,6 +30,13 @@ def normal_principal(principal: str) -> str:
     return found.group(1) + found.group(2).lower() if found else principal
 
 
+def _order_of(index: dict[str, InsertionOrder], key: str) -> InsertionOrder:
+    found = index.get(key)
+    if found is None:
+        found = index[key] = InsertionOrder()
+    return found
+
+
 @dataclass
 class AttachmentTables:
     """All attachments of one account and region."""
@@ -76,9 +83,9 @@ class AttachmentTables:
 
     def attach_policy(self, policy_name: str, target: str) -> None:
         target = normal_principal(target)
-        self.policy_targets.setdefault(policy_name, InsertionOrder()).add(target)
+        _order_of(self.policy_targets, policy_name).add(target)
         if not _THING_GROUP_ARN.match(target):
-            self.policy_principals.setdefault(policy_name, InsertionOrder()).add(target)
+            _order_of(self.policy_principals, policy_name).add(target)
         self.target_policies.setdefault(target, {})[policy_name] = None
 
     def detach_policy(self, policy_name: str, target: str) -> None:

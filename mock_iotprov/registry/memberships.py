@@ -43,6 +43,13 @@ def memberships(ctx: RequestContext) -> MembershipTables:
     return ctx.store.component(MembershipTables)
 
 
+def _keys_of(index: dict[str, SortedKeys], key: str) -> SortedKeys:
+    found = index.get(key)
+    if found is None:
+        found = index[key] = SortedKeys()
+    return found
+
+
 def _move(index: dict[str, SortedKeys], member: str, old: str | None, new: str | None) -> None:
     if old == new:
         return
@@ -53,7 +60,7 @@ def _move(index: dict[str, SortedKeys], member: str, old: str | None, new: str |
             if not len(members):
                 del index[old]
     if new is not None:
-        index.setdefault(new, SortedKeys()).add(member)
+        _keys_of(index, new).add(member)
 
 
 # thing <-> thing type
@@ -90,7 +97,7 @@ def things_in_group(ctx: RequestContext, group_name: str) -> SortedKeys:
 def join_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     """Make a thing a member of a thing group (idempotent)."""
     tables = memberships(ctx)
-    tables.group_members.setdefault(group_name, SortedKeys()).add(thing_name)
+    _keys_of(tables.group_members, group_name).add(thing_name)
     tables.thing_groups.setdefault(thing_name, {})[group_name] = None
 
 
@@ -162,7 +169,10 @@ def name_template(ctx: RequestContext, ca_sort_key: str, old: str | None, new: s
         if not len(index[old]):
             del index[old]
     if new is not None:
-        index.setdefault(new, CreationOrder()).add(ca_sort_key)
+        found = index.get(new)
+        if found is None:
+            found = index[new] = CreationOrder()
+        found.add(ca_sort_key)
 
 
 def cas_naming_template(ctx: RequestContext, template_name: str) -> CreationOrder:
