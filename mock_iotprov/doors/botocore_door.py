@@ -31,6 +31,7 @@ from botocore.parsers import create_parser
 
 from mock_iotprov import active
 from mock_iotprov.dispatch import execute
+from mock_iotprov.doors.fast_path import answer_directly
 from mock_iotprov.protocol.botocore_result import parsed_success
 from mock_iotprov.protocol.endpoint import region_from_host
 from mock_iotprov.protocol.errors import ServiceError, not_implemented
@@ -56,6 +57,9 @@ def install() -> None:
         def _make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
             if active.any_active():
                 _hook_client(self)
+                answered = _answer_directly(self, operation_name, api_params)
+                if answered is not None:
+                    return answered
             return original(self, operation_name, api_params)
 
         _make_api_call._mock_iotprov = True  # type: ignore[attr-defined]
@@ -77,6 +81,25 @@ def _hook_client(client: BaseClient) -> None:
     adopt_service_model(client.meta.service_model)
     events.register("before-call.iot", before_call, unique_id="mock_iotprov.before_call")
     setattr(events, _HOOKED, True)
+
+
+def _answer_directly(client: BaseClient, operation_name: str, api_params: Any) -> Any:
+    """The fast path's answer (``doors.fast_path``), or None for botocore's normal path."""
+    if client.meta.service_model.service_name != "iot":
+        return None
+    mock = active.mock_for_loader(client._loader)  # type: ignore[attr-defined]
+    if mock is None:
+        return None
+    url = client.meta.endpoint_url or ""
+    loopback, host_region = _endpoint_of(url.partition("://")[2].partition("/")[0])
+    if loopback:
+        return None
+    region = host_region or client.meta.region_name or DEFAULT_REGION
+
+    def error_response(model: OperationModel, error: ServiceError) -> Any:
+        return _to_botocore(model, url, serialize_error(error))[1]
+
+    return answer_directly(client, operation_name, api_params, mock, region, error_response)
 
 
 def _moto_active() -> bool:

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _installed: dict[int, responses.RequestsMock] = {}
-_prepared: list[responses.RequestsMock] = []  # built once: registering the callbacks costs more than a patch
+# (the send it hands other requests to, the mock): built once, as registering the callbacks costs more
+# than starting the patch
+_prepared: list[tuple[Any, responses.RequestsMock]] = []
 
 
 def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
@@ -60,25 +62,29 @@ def attach(mock: Any) -> None:
     if _installed:
         _installed[id(mock)] = next(iter(_installed.values()))
         return
-    requests_mock = _prepared[0] if _prepared else _prepare()
+    import requests
+
+    # unmatched requests go to whatever ``requests`` does now (a user's own responses mock, say): the
+    # prepared mock is reused only while that is what it was prepared with
+    current_send = requests.adapters.HTTPAdapter.send
+    if _prepared and _prepared[0][0] is current_send:
+        requests_mock = _prepared[0][1]
+    else:
+        requests_mock = _prepare(current_send)
     requests_mock.start()
     _installed[id(mock)] = requests_mock
 
 
-def _prepare() -> responses.RequestsMock:
-    """The one ``responses`` mock of the process, with the IoT callbacks registered (not started)."""
-    import requests  # imported here: a mock that never meets ``requests`` should not pay for it
-    import responses
+def _prepare(real_send: Any) -> responses.RequestsMock:
+    """A ``responses`` mock with the IoT callbacks registered (not started), kept for the next mocks."""
+    import responses  # imported here: a mock that never meets ``requests`` should not pay for it
 
-    requests_mock = responses.RequestsMock(
-        assert_all_requests_are_fired=False,
-        real_adapter_send=requests.adapters.HTTPAdapter.send,  # type: ignore[arg-type]
-    )
+    requests_mock = responses.RequestsMock(assert_all_requests_are_fired=False, real_adapter_send=real_send)
     pattern = re.compile(IOT_URL.pattern)
     for method in _METHODS:
         requests_mock.add_callback(method, pattern, callback=_callback)
     requests_mock.add_passthru(re.compile(r".*"))
-    _prepared.append(requests_mock)
+    _prepared[:] = [(real_send, requests_mock)]
     return requests_mock
 
 
