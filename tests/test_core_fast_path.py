@@ -179,6 +179,23 @@ def test_a_users_handler_is_called_on_the_normal_path(iot_provisioning: Any, eve
     assert count.count == 1  # the create was answered by the fast path, the describe was not
 
 
+def test_a_handler_registered_later_or_unregistered_is_seen(fast: Any) -> None:
+    client, count = fast
+    client.create_thing(thingName="lamp")
+    client.describe_thing(thingName="lamp")
+    seen: list[str] = []
+
+    def handler(**_: Any) -> None:
+        seen.append("called")
+
+    client.meta.events.register("after-call.iot.DescribeThing", handler)
+    client.describe_thing(thingName="lamp")
+    assert (seen, count.count) == (["called"], 1)
+    client.meta.events.unregister("after-call.iot.DescribeThing", handler)
+    client.describe_thing(thingName="lamp")
+    assert (seen, count.count) == (["called"], 1)
+
+
 def test_a_users_parameter_hook_changes_the_call(iot_provisioning: Any) -> None:
     client = _client()
     client.create_thing(thingName="lamp")

@@ -51,6 +51,7 @@ _WATCHED_EVENTS = (
 _BUILTIN_HANDLERS = frozenset(id(entry[1]) for entry in botocore.handlers.BUILTIN_HANDLERS)
 _SIMPLE_TYPES = frozenset({"string", "integer", "long", "boolean", "float", "double"})
 _validator = ParamValidator()
+_MEMO = "_mock_iotprov_only_builtin_listeners"
 
 
 def _own(handler: Any) -> bool:
@@ -62,16 +63,27 @@ def _own(handler: Any) -> bool:
 
 
 def only_builtin_listeners(client: BaseClient, operation_name: str) -> bool:
-    """Whether nothing but botocore's built-ins (and this project) listens on the call's events."""
+    """Whether nothing but botocore's built-ins (and this project) listens on the call's events.
+
+    The answer is remembered per emitter until a handler is registered or unregistered there (botocore
+    then replaces the emitter's lookup cache, which is what the memo is tied to)."""
     emitter = getattr(client.meta.events, "_emitter", None)
     handlers = getattr(emitter, "_handlers", None)
-    if handlers is None:
+    generation = getattr(emitter, "_lookup_cache", None)
+    if handlers is None or generation is None:
         return False
-    for event in _WATCHED_EVENTS:
-        for handler in handlers.prefix_search(f"{event}.iot.{operation_name}"):
-            if not _own(handler):
-                return False
-    return True
+    memo: tuple[Any, dict[str, bool]] | None = getattr(emitter, _MEMO, None)
+    if memo is None or memo[0] is not generation:
+        memo = (generation, {})
+        setattr(emitter, _MEMO, memo)
+    known = memo[1].get(operation_name)
+    if known is None:
+        known = memo[1][operation_name] = all(
+            _own(handler)
+            for event in _WATCHED_EVENTS
+            for handler in handlers.prefix_search(f"{event}.iot.{operation_name}")
+        )
+    return known
 
 
 def _plain_shape(shape: Shape, depth: int = 0) -> bool:
