@@ -200,7 +200,8 @@ def child_server(command: list[str]) -> Iterator[int]:
 @contextlib.contextmanager
 def mock_iotprov_server(in_subprocess: bool) -> Iterator[int]:
     if in_subprocess:
-        with child_server([sys.executable, "-m", "mock_iotprov", "serve", "--port", "0"]) as port:
+        command = [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", "--no-mqtt"]
+        with child_server(command) as port:
             yield port
         return
     from mock_iotprov.doors.server import IotProvisioningServer

@@ -25,6 +25,9 @@ BENCHMARKS = [
     "bench_suite",
     "bench_import",
     "bench_server",
+    "bench_device",
+    "bench_mqtt",
+    "bench_persistence",
 ]
 
 

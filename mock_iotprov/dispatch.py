@@ -31,17 +31,25 @@ def call_operation(
     handler = OPERATIONS.get(operation_name)
     if handler is None:
         raise not_implemented(operation_name)
-    validate_input(operation_model(operation_name), params)
+    model = operation_model(operation_name)
+    validate_input(model, params)
     store = backend.store(options.account_id, region)
     context = RequestContext(store, options)
+    journal = backend.journal
     with store.lock:
         try:
-            return handler(context, **params)
+            if store.sweepers:
+                store.sweep(context)
+            result = handler(context, **params)
         except ServiceError:
             raise
         except Exception as exc:
             log.exception("mock_iotprov: %s failed unexpectedly", operation_name)
             raise internal_failure(f"{operation_name} failed inside mock_iotprov: {exc!r}") from exc
+        ticket = journal.changed(store) if journal is not None and model.http["method"] != "GET" else 0
+    if journal is not None and ticket:
+        journal.wait(ticket)
+    return result
 
 
 def execute(

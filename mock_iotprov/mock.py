@@ -7,26 +7,32 @@ Certificates the mock issues chain to the CAs in ``ca_bundle_pem``.
 
 from __future__ import annotations
 
-import functools
-import inspect
-import unittest
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from mock_iotprov import active
+from mock_iotprov.decorating import decorate
 from mock_iotprov.doors import botocore_door, credentials, requests_door
 from mock_iotprov.provisioning.claims import ClaimCertificate, claims_of
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, Backend, MockOptions
 
+if TYPE_CHECKING:
+    from mock_iotprov.device import DeviceService, FunctionRegistry
+
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_MQTT_HOST = "127.0.0.1"
 
 
 class MockIotProvisioning:
     """A mock of the AWS IoT provisioning control plane; also the handle a test uses.
 
-    Use it as a context manager, a decorator (functions, ``async def`` functions and classes), or with
+    Use it as a context manager, a decorator (functions, ``async def`` functions, generator functions,
+    static and class methods, and classes), or with
     ``start()``/``stop()``. Starting an already started mock nests (it stays active until the matching
     number of ``stop()`` calls) without resetting its state.
+
+    With ``mqtt=True`` it also runs an MQTT broker over mutual TLS on ``mqtt_host``/``mqtt_port`` (port 0
+    picks a free port) while it is active: the device side of fleet provisioning.
     """
 
     def __init__(
@@ -35,11 +41,21 @@ class MockIotProvisioning:
         *,
         fresh_keys: bool = False,
         session_loader: Any = None,
+        mqtt: bool = False,
+        mqtt_host: str = DEFAULT_MQTT_HOST,
+        mqtt_port: int = 0,
     ) -> None:
-        self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys)
+        self.options = MockOptions(
+            account_id=account_id, fresh_keys=fresh_keys, data_endpoint=mqtt_host if mqtt else None
+        )
         self.session_loader = session_loader
         self.backend = Backend()
         self._depth = 0
+        self.mqtt, self._mqtt_host, self._mqtt_port = mqtt, mqtt_host, mqtt_port
+        self._functions: FunctionRegistry | None = None
+        self._device: DeviceService | None = None
+        self._broker: Any = None
+        self._undo_on_stop: list[Callable[[], None]] = []
 
     @property
     def account_id(self) -> str:
@@ -48,7 +64,8 @@ class MockIotProvisioning:
 
     @property
     def ca_bundle_pem(self) -> str:
-        """PEM text of the mock's CA certificates, root first; every issued certificate chains to them."""
+        """PEM text of the mock's CA certificates, root first; every issued certificate chains to them,
+        and so does the MQTT broker's server certificate."""
         from mock_iotprov.pki import get_pki
 
         return get_pki().ca_bundle_pem()
@@ -60,6 +77,55 @@ class MockIotProvisioning:
         return sorted(issued, key=lambda claim: claim.not_before)
 
     @property
+    def functions(self) -> FunctionRegistry:
+        """The Lambda handlers registered with :meth:`register_lambda`."""
+        if self._functions is None:
+            from mock_iotprov.device import FunctionRegistry
+
+            self._functions = FunctionRegistry()
+        return self._functions
+
+    def register_lambda(self, function_arn: str, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+        """Run ``handler(event, context)`` (a Lambda handler) as the function ``function_arn``, e.g. for a
+        template's pre-provisioning hook. Registrations survive ``reset()``."""
+        self.functions.register(function_arn, handler)
+
+    @property
+    def device_service(self) -> DeviceService:
+        """The device side (the broker's ``BrokerHooks``): fleet-provisioning topics, admission, presence."""
+        if self._device is None:
+            from mock_iotprov.device import DeviceService
+
+            self._device = DeviceService(lambda: self.backend, self.options, self.functions)
+        return self._device
+
+    @property
+    def mqtt_host(self) -> str:
+        """The host the broker listens on (``mqtt=True`` only)."""
+        self._running_broker()
+        return self._mqtt_host
+
+    @property
+    def mqtt_port(self) -> int:
+        """The port the broker is bound to (``mqtt=True`` only; the real port when 0 was asked)."""
+        return int(self._running_broker().port)
+
+    def _running_broker(self) -> Any:
+        if self._broker is None:
+            raise RuntimeError("no MQTT broker runs: start the mock with mqtt=True")
+        return self._broker
+
+    def _start_broker(self) -> None:
+        from mock_iotprov.doors.mqtt_door import start_broker
+
+        self._broker = start_broker(self.device_service, self._mqtt_host, self._mqtt_port)
+
+    def _stop_broker(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            broker.stop()
+
+    @property
     def active(self) -> bool:
         """Whether the mock is currently answering requests."""
         return self._depth > 0
@@ -69,6 +135,12 @@ class MockIotProvisioning:
         self._depth += 1
         if self._depth == 1:
             self.backend = Backend()
+            if self.mqtt:
+                try:
+                    self._start_broker()
+                except BaseException:
+                    self._depth = 0
+                    raise
             botocore_door.install()
             active.push(self)
             if self.session_loader is None:
@@ -86,6 +158,9 @@ class MockIotProvisioning:
             if self.session_loader is None:
                 requests_door.detach(self)
                 credentials.release()
+            while self._undo_on_stop:
+                self._undo_on_stop.pop()()
+            self._stop_broker()
 
     def reset(self) -> None:
         """Empty all state (every account and region) without stopping."""
@@ -98,55 +173,21 @@ class MockIotProvisioning:
         self.stop()
 
     def _fresh(self) -> MockIotProvisioning:
-        return MockIotProvisioning(
-            self.options.account_id, fresh_keys=self.options.fresh_keys, session_loader=self.session_loader
+        fresh = MockIotProvisioning(
+            self.options.account_id,
+            fresh_keys=self.options.fresh_keys,
+            session_loader=self.session_loader,
+            mqtt=self.mqtt,
+            mqtt_host=self._mqtt_host,
+            mqtt_port=self._mqtt_port,
         )
+        fresh._functions = self._functions
+        return fresh
 
     def __call__(self, target: F) -> F:
-        """Decorate a function (each call runs in a fresh mock) or a class (each test method does)."""
-        if inspect.isclass(target):
-            return self._decorate_class(target)  # type: ignore[return-value]
-        return self._decorate_function(target)
-
-    def _decorate_function(self, func: F) -> F:
-        if inspect.iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with self._fresh():
-                    return await func(*args, **kwargs)
-
-            return run_async  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            with self._fresh():
-                return func(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    def _decorate_class(self, klass: type[Any]) -> type[Any]:
-        if issubclass(klass, unittest.TestCase):
-            return self._decorate_test_case(klass)
-        for name, member in list(vars(klass).items()):
-            if name.startswith("test") and inspect.isfunction(member):
-                setattr(klass, name, self._decorate_function(member))
-        return klass
-
-    def _decorate_test_case(self, klass: type[unittest.TestCase]) -> type[unittest.TestCase]:
-        """setUp, the test and tearDown all run inside one fresh mock per test."""
-        original_set_up = klass.setUp
-        factory = self._fresh
-
-        @functools.wraps(original_set_up)
-        def set_up(test: unittest.TestCase) -> None:
-            mock = factory().start()
-            test.addCleanup(mock.stop)
-            test.iot_provisioning = mock  # type: ignore[attr-defined]
-            original_set_up(test)
-
-        klass.setUp = set_up  # type: ignore[method-assign, assignment]
-        return klass
+        """Decorate a function (each call runs in a fresh mock) or a class (each test method does); see
+        :mod:`mock_iotprov.decorating` for generators, static and class methods and inherited tests."""
+        return decorate(target, self._fresh)  # type: ignore[no-any-return]
 
 
 @overload
@@ -155,36 +196,72 @@ def mock_iot_provisioning(func: F, /) -> F: ...
 
 @overload
 def mock_iot_provisioning(
-    func: None = None, /, *, account_id: str = DEFAULT_ACCOUNT_ID, fresh_keys: bool = False
+    func: None = None,
+    /,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    fresh_keys: bool = False,
+    mqtt: bool = False,
+    mqtt_host: str = DEFAULT_MQTT_HOST,
+    mqtt_port: int = 0,
 ) -> MockIotProvisioning: ...
 
 
 def mock_iot_provisioning(
-    func: Any = None, /, *, account_id: str = DEFAULT_ACCOUNT_ID, fresh_keys: bool = False
+    func: Any = None,
+    /,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    fresh_keys: bool = False,
+    mqtt: bool = False,
+    mqtt_host: str = DEFAULT_MQTT_HOST,
+    mqtt_port: int = 0,
 ) -> Any:
     """Mock AWS IoT provisioning for every botocore client in the process.
 
     ``@mock_iot_provisioning`` or ``@mock_iot_provisioning(account_id=...)`` on a function or class;
     ``with mock_iot_provisioning() as mock:``; or ``mock = mock_iot_provisioning(); mock.start()``.
     ``fresh_keys=True`` generates a new RSA key for every key handed out instead of using the key pool.
+    ``mqtt=True`` also runs an MQTT broker (mutual TLS) on ``mqtt_host``:``mqtt_port`` (0: a free port)
+    for devices; the handle's ``mqtt_host``/``mqtt_port`` say where, ``ca_bundle_pem`` trusts it.
     """
-    mock = MockIotProvisioning(account_id, fresh_keys=fresh_keys)
+    mock = MockIotProvisioning(
+        account_id, fresh_keys=fresh_keys, mqtt=mqtt, mqtt_host=mqtt_host, mqtt_port=mqtt_port
+    )
     if func is None:
         return mock
     return mock(func)
 
 
 def patch_session(
-    session: Any, *, account_id: str = DEFAULT_ACCOUNT_ID, fresh_keys: bool = False
+    session: Any,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    fresh_keys: bool = False,
+    mqtt: bool = False,
+    mqtt_host: str = DEFAULT_MQTT_HOST,
+    mqtt_port: int = 0,
 ) -> MockIotProvisioning:
     """Mock AWS IoT provisioning for one boto3 ``Session`` or botocore session only.
 
     Every ``iot`` client of that session, existing or future, is answered locally; clients of other
     sessions are not touched. Returns the started handle; ``handle.stop()`` undoes the patch.
+    ``mqtt=True`` runs a broker as :func:`mock_iot_provisioning` does.
+    When the session has no credentials, its credential chain stops before the network providers
+    (instance metadata, container endpoint) while patched: see ``credentials.cover_session``.
     """
     botocore_session = getattr(session, "_session", session)
     get_component = getattr(botocore_session, "get_component", None)
     if get_component is None:
         raise TypeError(f"patch_session needs a boto3.Session or botocore session, got {session!r}")
     loader = get_component("data_loader")
-    return MockIotProvisioning(account_id, fresh_keys=fresh_keys, session_loader=loader).start()
+    mock = MockIotProvisioning(
+        account_id,
+        fresh_keys=fresh_keys,
+        session_loader=loader,
+        mqtt=mqtt,
+        mqtt_host=mqtt_host,
+        mqtt_port=mqtt_port,
+    ).start()
+    mock._undo_on_stop.append(credentials.cover_session(botocore_session))
+    return mock

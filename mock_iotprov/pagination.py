@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import heapq
-import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
@@ -79,17 +78,18 @@ class SortedKeys:
 class InsertionOrder:
     """A set of string keys in the order they were added, with O(log n) slicing by position."""
 
-    __slots__ = ("_counter", "_sequence_of", "_key_at", "_sequences")
+    __slots__ = ("_next_sequence", "_sequence_of", "_key_at", "_sequences")
 
     def __init__(self) -> None:
-        self._counter = itertools.count()
+        self._next_sequence = 0
         self._sequence_of: dict[str, int] = {}
         self._key_at: dict[int, str] = {}
         self._sequences: SortedList = SortedList()
 
     def add(self, key: str) -> None:
         if key not in self._sequence_of:
-            sequence = next(self._counter)
+            sequence = self._next_sequence
+            self._next_sequence += 1
             self._sequence_of[key] = sequence
             self._key_at[sequence] = key
             self._sequences.add(sequence)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 from moto import mock_aws
 
@@ -39,3 +41,43 @@ def test_moto_started_inside_our_mock() -> None:
             jobId="job-2", targets=["arn:aws:iot:us-east-1:123456789012:thing/x"], document="{}"
         )
         assert client.describe_job(jobId="job-2")["job"]["jobId"] == "job-2"
+
+
+def test_split_state_rule() -> None:
+    """The rule README states: each ``iot`` operation has one owner. Operations this project implements
+    are answered here from this mock's state; the others are moto's, from moto's state. The two states
+    never meet."""
+    with mock_aws(), mock_iot_provisioning():
+        client = iot_client()
+        client.create_thing(thingName="made-here")  # implemented here: moto never sees it
+        # SearchIndex is not implemented here, so moto answers it, from moto's registry: empty.
+        assert client.search_index(queryString="thingName:made-here")["things"] == []
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        cloudformation.create_stack(
+            StackName="things",
+            TemplateBody=json.dumps(
+                {
+                    "Resources": {
+                        "Thing": {"Type": "AWS::IoT::Thing", "Properties": {"ThingName": "made-by-moto"}}
+                    }
+                }
+            ),
+        )
+        # moto's CloudFormation made the thing in moto's registry; ListThings is answered here.
+        assert [t["thingName"] for t in client.list_things()["things"]] == ["made-here"]
+        assert client.search_index(queryString="thingName:made-by-moto")["things"][0]["thingName"] == (
+            "made-by-moto"
+        )
+
+
+def test_moto_still_answers_clients_that_go_around_our_hooks() -> None:
+    """moto answers at ``before-send``, before the transport guard: a client without our ``before-call``
+    handler is answered by moto, from moto's state, and nothing is sent."""
+    with mock_aws(), mock_iot_provisioning():
+        ours = iot_client()
+        ours.create_thing(thingName="ours")
+        theirs = iot_client()
+        theirs.meta.events.unregister("before-call.iot", unique_id="mock_iotprov.before_call")
+        theirs.create_thing(thingName="motos")
+        assert [t["thingName"] for t in theirs.list_things()["things"]] == ["motos"]
+        assert [t["thingName"] for t in ours.list_things()["things"]] == ["ours"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
+from botocore.utils import InstanceMetadataFetcher
 
 import mock_iotprov
 from tests.helpers import ROLE_ARN, SIMPLE_TEMPLATE
@@ -55,3 +59,57 @@ def test_botocore_session_and_options() -> None:
 def test_patch_session_rejects_other_objects() -> None:
     with pytest.raises(TypeError):
         mock_iotprov.patch_session(object())
+
+
+@pytest.fixture
+def no_configured_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> list[str]:
+    """No AWS credentials anywhere; returns the list of instance-metadata / container fetches made."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    for name in ("config", "credentials"):
+        (tmp_path / name).write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    fetched: list[str] = []
+
+    def imds(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        fetched.append("instance-metadata")
+        return {}
+
+    monkeypatch.setattr(InstanceMetadataFetcher, "retrieve_iam_role_credentials", imds)
+    return fetched
+
+
+def test_patch_session_never_asks_the_instance_metadata_service(
+    no_configured_credentials: list[str],
+) -> None:
+    session = boto3.Session(region_name="us-east-1")
+    original_chain = session._session.get_component("credential_provider")
+    handle = mock_iotprov.patch_session(session)
+    try:
+        client = session.client("iot")
+        client.create_thing(thingName="offline")
+        assert [t["thingName"] for t in client.list_things()["things"]] == ["offline"]
+    finally:
+        handle.stop()
+    assert no_configured_credentials == []
+    assert session._session.get_component("credential_provider") is original_chain
+    assert session._session._credentials is None  # the placeholders are forgotten
+
+
+def test_patch_session_keeps_locally_configured_credentials(
+    no_configured_credentials: list[str], tmp_path: Any
+) -> None:
+    (tmp_path / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIAFROMFILE\naws_secret_access_key = secret\n"
+    )
+    session = boto3.Session(region_name="us-east-1")
+    handle = mock_iotprov.patch_session(session)
+    try:
+        credentials = session.get_credentials()
+        assert credentials is not None and credentials.access_key == "AKIAFROMFILE"
+        assert session.client("iot").list_things()["things"] == []
+    finally:
+        handle.stop()
+    assert no_configured_credentials == []

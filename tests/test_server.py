@@ -417,7 +417,7 @@ def test_an_exception_in_the_server_is_logged_and_answered_500(
     def explode(*args: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mock_iotprov.doors.server.answer", explode)
+    monkeypatch.setattr("mock_iotprov.doors.server.answer_operation", explode)
     with caplog.at_level(logging.ERROR, logger="mock_iotprov.server"):
         status, headers, _ = request(server, "GET", "/provisioning-templates")
     assert (status, headers["x-amzn-errortype"]) == (500, "InternalFailureException")
@@ -534,7 +534,8 @@ def test_cli_reports_a_port_in_use(server: IotProvisioningServer, capsys: pytest
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_cli_serves_and_exits_0_on_signal(stop_signal: signal.Signals) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", "--account-id", "210987654321"],
+        [sys.executable, "-m", "mock_iotprov", "serve", "--port", "0", "--no-mqtt",
+         "--account-id", "210987654321"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -17,10 +17,11 @@ call's events, that pipeline has no observable effect besides client-side valida
 The call takes the normal path (:func:`answer_directly` returns ``None``) whenever any of that could differ:
 a handler other than botocore's built-ins is registered for ``provide-client-params``,
 ``before-parameter-build``, ``before-endpoint-resolution``, ``before-call`` or ``after-call`` of the call
-(a user's hook, an active ``Stubber``); the client's endpoint is a loopback address (a local server answers
-it); the operation is not implemented (moto may answer it, or the door fails closed); or the operation's
-input has members whose wire form is not the value itself (timestamps, blobs, headers, a payload, a query
-map, idempotency tokens botocore fills in).
+(a user's hook, an active ``Stubber``), or the door's own ``before-call`` handler is not (someone took it
+away: the call meets what the normal path meets then); the client's endpoint is a loopback address (a
+local server answers it); the operation is not implemented (moto may answer it, or the door fails
+closed); or the operation's input has members whose wire form is not the value itself (timestamps,
+blobs, headers, a payload, a query map, idempotency tokens botocore fills in).
 """
 
 from __future__ import annotations
@@ -78,12 +79,18 @@ def only_builtin_listeners(client: BaseClient, operation_name: str) -> bool:
         setattr(emitter, _MEMO, memo)
     known = memo[1].get(operation_name)
     if known is None:
-        known = memo[1][operation_name] = all(
-            _own(handler)
-            for event in _WATCHED_EVENTS
-            for handler in handlers.prefix_search(f"{event}.iot.{operation_name}")
-        )
+        known = memo[1][operation_name] = _decide(handlers, operation_name)
     return known
+
+
+def _decide(handlers: Any, operation_name: str) -> bool:
+    door_present = False
+    for event in _WATCHED_EVENTS:
+        for handler in handlers.prefix_search(f"{event}.iot.{operation_name}"):
+            if not _own(handler):
+                return False
+            door_present = door_present or (event == "before-call" and id(handler) not in _BUILTIN_HANDLERS)
+    return door_present  # a client whose door handler was taken away is not answered here either
 
 
 def _plain_shape(shape: Shape, depth: int = 0) -> bool:

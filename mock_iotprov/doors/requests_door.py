@@ -1,7 +1,10 @@
 """The ``requests`` door: plain HTTP calls to ``https://iot.<region>.amazonaws.com/...`` are answered by the
 active mock's backend through ``responses``.
 
-Only AWS IoT control-plane URLs are registered; every other request is handed on to whatever
+A request is answered when its host, read as urllib3 reads the URL (which is where ``requests`` would
+connect), is an AWS IoT control-plane host in any spelling: any partition, ``iot-fips``, dual-stack
+(``iot.us-east-1.api.aws``), upper case, a trailing dot, a port or user information. Only those URLs are
+answered; every other request is handed on to whatever
 ``requests`` would have done before the mock started (the real adapter, or a user's own ``responses``
 mock that was already active), so unrelated URLs and a user's mocks are not disturbed. Start and stop
 mocks in nested order, as with any patch. ``requests`` and ``responses`` are imported when the first mock
@@ -12,11 +15,18 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
+
+from urllib3.util import parse_url
 
 from mock_iotprov import active
 from mock_iotprov.dispatch import answer
-from mock_iotprov.protocol.endpoint import IOT_URL, region_from_authorization, region_from_host
+from mock_iotprov.protocol.endpoint import (
+    is_iot_host,
+    region_from_authorization,
+    region_from_host,
+    url_host,
+)
 from mock_iotprov.protocol.messages import WireRequest
 from mock_iotprov.state import DEFAULT_REGION
 
@@ -32,7 +42,7 @@ _prepared: list[tuple[Any, responses.RequestsMock]] = []
 
 def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
     mock = active.global_mock()
-    split = urlsplit(request.url)
+    split = parse_url(request.url)  # the path and query exactly as they would have been sent
     headers = {k: str(v) for k, v in request.headers.items()}
     body = request.body or b""
     if isinstance(body, str):
@@ -40,12 +50,12 @@ def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
     wire = WireRequest(
         method=request.method,
         path=split.path or "/",
-        query=parse_qs(split.query, keep_blank_values=True),
+        query=parse_qs(split.query or "", keep_blank_values=True),
         headers=headers,
         body=bytes(body),
     )
     region = (
-        region_from_host(split.netloc)
+        region_from_host(url_host(request.url) or "")
         or region_from_authorization(headers.get("Authorization"))
         or DEFAULT_REGION
     )
@@ -55,6 +65,20 @@ def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
         raise requests.ConnectionError("mock_iotprov: no mock is active")
     response = answer(mock.backend, mock.options, region, wire)
     return response.status, dict(response.headers), response.body
+
+
+_ANY_URL = re.compile(r".*")
+
+
+def _iot_host_response_class() -> type[responses.CallbackResponse]:
+    """A ``responses`` callback response that matches any URL whose host is the IoT control plane."""
+    import responses
+
+    class IotHostCallbackResponse(responses.CallbackResponse):
+        def _url_matches(self, url: Any, other: str, *args: Any, **kwargs: Any) -> bool:
+            return is_iot_host(url_host(other))
+
+    return IotHostCallbackResponse
 
 
 def attach(mock: Any) -> None:
@@ -80,9 +104,9 @@ def _prepare(real_send: Any) -> responses.RequestsMock:
     import responses  # imported here: a mock that never meets ``requests`` should not pay for it
 
     requests_mock = responses.RequestsMock(assert_all_requests_are_fired=False, real_adapter_send=real_send)
-    pattern = re.compile(IOT_URL.pattern)
+    response_class = _iot_host_response_class()
     for method in _METHODS:
-        requests_mock.add_callback(method, pattern, callback=_callback)
+        requests_mock.add(response_class(method, _ANY_URL, callback=_callback))
     requests_mock.add_passthru(re.compile(r".*"))
     _prepared[:] = [(real_send, requests_mock)]
     return requests_mock

@@ -29,19 +29,28 @@ Outside the AWS paths, under ``/_mock_iotprov/``: ``GET health`` (``{"status": "
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import socket
 import sys
 import threading
+import time
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from mock_iotprov.dispatch import answer
+from mock_iotprov.dispatch import answer_operation, unknown_operation
+from mock_iotprov.doors import dashboard
+from mock_iotprov.doors.dashboard import RequestLog, RequestRecord
+from mock_iotprov.persistence.journal import Journal
+from mock_iotprov.persistence.state_directory import open_state_directory
 from mock_iotprov.protocol.endpoint import region_from_authorization
 from mock_iotprov.protocol.errors import ServiceError, internal_failure
 from mock_iotprov.protocol.messages import WireRequest, WireResponse
+from mock_iotprov.protocol.model import router
 from mock_iotprov.protocol.serialize import serialize_error
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Backend, MockOptions
 
@@ -102,9 +111,17 @@ class _HttpServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], backend: Backend, options: MockOptions) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        backend: Backend,
+        options: MockOptions,
+        connected_clients: Callable[[], Sequence[str]] | None = None,
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.backend, self.options = backend, options
+        self.request_log = RequestLog()
+        self.connected_clients = connected_clients
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -198,16 +215,40 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:  # absolute-form request target (http://host/path?query)
             split = urlsplit(self.path)
             path, query_text = split.path or "/", split.query
-        if path.startswith(ADMIN_PREFIX):
-            return self._admin(path[len(ADMIN_PREFIX) :])
         query = parse_qs(query_text, keep_blank_values=True) if query_text else {}
+        if path.startswith(ADMIN_PREFIX):
+            return self._admin(path[len(ADMIN_PREFIX) :], query)
         request = WireRequest(self.command, path, query, dict(self.headers.items()), body)
         region = region_from_authorization(self.headers.get("Authorization")) or DEFAULT_REGION
         server = self._server()
-        return answer(server.backend, server.options, region, request)
+        started = time.perf_counter()
+        found = router().match(request.method, request.path, request.query)
+        if found is None:
+            operation_name, response = "(unknown)", serialize_error(unknown_operation(request))
+        else:
+            operation_name, labels = found
+            response = answer_operation(
+                server.backend, server.options, region, operation_name, labels, request
+            )
+        server.request_log.add(
+            RequestRecord(
+                at=datetime.datetime.now(datetime.timezone.utc),
+                method=request.method,
+                path=request.path,
+                operation=operation_name,
+                status=response.status,
+                duration_ms=(time.perf_counter() - started) * 1000.0,
+            )
+        )
+        return response
 
-    def _admin(self, name: str) -> WireResponse:
+    def _admin(self, name: str, query: dict[str, list[str]]) -> WireResponse:
         server = self._server()
+        if self.command in ("GET", "HEAD") and (name == "" or name.startswith(dashboard.VIEW)):
+            if name == "":
+                connected = server.connected_clients() if server.connected_clients is not None else None
+                return dashboard.index(server.backend, server.request_log, connected)
+            return dashboard.view(server.backend, name[len(dashboard.VIEW) :], query)
         routes = {"health": "GET", "reset": "POST", "ca.pem": "GET"}
         method = routes.get(name)
         if method is None:
@@ -354,7 +395,8 @@ class IotProvisioningServer:
 
     ``port=0`` picks a free port. ``start()`` serves from a background thread and returns once the
     endpoint accepts connections; ``stop()`` ends it (and its open connections); ``serve_forever()`` blocks
-    until ``stop()`` or ``request_stop()`` is called. Pass ``backend`` to share state with another door.
+    until ``stop()`` or ``request_stop()`` is called. Pass ``backend`` to share state with another door,
+    ``data_endpoint`` for the host ``DescribeEndpoint`` answers for the data endpoints (an MQTT broker's).
     """
 
     def __init__(
@@ -365,10 +407,18 @@ class IotProvisioningServer:
         account_id: str = DEFAULT_ACCOUNT_ID,
         fresh_keys: bool = False,
         backend: Backend | None = None,
+        data_endpoint: str | None = None,
+        state_dir: str | Path | None = None,
+        connected_clients: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.host = host
-        self.options = MockOptions(account_id=account_id, fresh_keys=fresh_keys)
+        self.options = MockOptions(
+            account_id=account_id, fresh_keys=fresh_keys, data_endpoint=data_endpoint, keep_private_keys=True
+        )
         self.backend = backend if backend is not None else Backend()
+        self.state_dir = None if state_dir is None else Path(state_dir)
+        self.connected_clients = connected_clients
+        self._journal: Journal | None = None
         self._requested_port = port
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -398,7 +448,14 @@ class IotProvisioningServer:
         with self._lock:
             if self._httpd is not None:
                 return self
-            httpd = _HttpServer((self.host, self._requested_port), self.backend, self.options)
+            self.open_state()
+            try:
+                httpd = _HttpServer(
+                    (self.host, self._requested_port), self.backend, self.options, self.connected_clients
+                )
+            except BaseException:
+                self._close_journal()
+                raise
             thread = threading.Thread(
                 target=httpd.serve_forever, args=(0.1,), name="mock_iotprov", daemon=True
             )
@@ -406,6 +463,13 @@ class IotProvisioningServer:
             self._stop_requested.clear()
             self._httpd, self._thread = httpd, thread
         return self
+
+    def open_state(self) -> None:
+        """Restore the state directory, if one was given and not yet opened: its CA hierarchy becomes the
+        process's, so call this before anything issues a certificate (``start()`` calls it too).
+        Raises :class:`~mock_iotprov.persistence.database.IncompatibleStateError`."""
+        if self.state_dir is not None and self._journal is None:
+            self._journal = open_state_directory(self.backend, self.state_dir)
 
     def stop(self) -> None:
         """Stop accepting, close the listening socket and every open connection (idempotent)."""
@@ -420,6 +484,13 @@ class IotProvisioningServer:
         httpd.close_connections()
         if thread is not None:
             thread.join()
+        self._close_journal()
+
+    def _close_journal(self) -> None:
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            self.backend.journal = None
+            journal.close()
 
     def request_stop(self) -> None:
         """Ask a blocked :meth:`serve_forever` to stop (safe to call from a signal handler)."""

@@ -198,6 +198,13 @@ def get_pki() -> MockPKI:
         return _pki
 
 
+def install_pki(pki: MockPKI) -> None:
+    """Make ``pki`` the process's CA hierarchy (a restored state directory's), for every mock after it."""
+    global _pki
+    with _pki_lock:
+        _pki = pki
+
+
 def _reset_lock_after_fork_in_child() -> None:
     global _pki_lock
     _pki_lock = threading.Lock()

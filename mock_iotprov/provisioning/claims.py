@@ -33,6 +33,7 @@ from mock_iotprov.pki import (
 )
 from mock_iotprov.protocol.errors import invalid_request
 from mock_iotprov.provisioning.templates import FLEET_PROVISIONING, find_template
+from mock_iotprov.registry.issued_keys import remember_private_key
 from mock_iotprov.state import RequestContext, Store
 
 
@@ -92,9 +93,11 @@ def create_provisioning_claim(ctx: RequestContext, *, templateName: str) -> dict
         expiration=certificate.not_valid_after_utc,
     )
     ctx.store.component(ClaimTables).claims[identifier] = claim
+    private_pem = private_key_pem(key)
+    remember_private_key(ctx, identifier, private_pem)
     return {
         "certificateId": identifier,
         "certificatePem": pem,
-        "keyPair": {"PublicKey": public_key_pem(key.public_key()), "PrivateKey": private_key_pem(key)},
+        "keyPair": {"PublicKey": public_key_pem(key.public_key()), "PrivateKey": private_pem},
         "expiration": claim.expiration,
     }

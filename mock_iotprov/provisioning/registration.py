@@ -53,9 +53,7 @@ from cryptography import x509
 from mock_iotprov.pki import (
     certificate_id,
     certificate_pem,
-    issue_device_certificate,
     load_certificate_pem,
-    load_csr_pem,
 )
 from mock_iotprov.protocol.errors import ServiceError, invalid_request
 from mock_iotprov.protocol.validate import compiled_pattern
@@ -130,14 +128,15 @@ def _certificate_from_csr(ctx: RequestContext, spec: CertificateSpec) -> x509.Ce
     """The device certificate for a CSR: checked like ``CreateCertificateFromCsr`` checks it."""
     assert spec.certificate_signing_request is not None
     try:
-        csr = load_csr_pem(spec.certificate_signing_request)
-    except ValueError as exc:
-        raise invalid_request(f"Invalid CertificateSigningRequest in {spec.logical_id}: {exc}") from None
-    reason = unsupported_key_reason(csr.public_key())
-    if reason is not None:
-        raise invalid_request(f"Unsupported key in CertificateSigningRequest of {spec.logical_id}: {reason}")
-    subject = csr.subject if len(csr.subject) else None
-    return issue_device_certificate(csr.public_key(), ctx.now(), subject=subject)
+        return certificates.certificate_for_csr(spec.certificate_signing_request, ctx.now())
+    except certificates.CsrRejected as exc:
+        if exc.unsupported_key:
+            raise invalid_request(
+                f"Unsupported key in CertificateSigningRequest of {spec.logical_id}: {exc.reason}"
+            ) from None
+        raise invalid_request(
+            f"Invalid CertificateSigningRequest in {spec.logical_id}: {exc.reason}"
+        ) from None
 
 
 def _issuer_of_new_certificate(

@@ -66,6 +66,7 @@ from mock_iotprov.registry.certificate_checks import (
     unsupported_key_reason,
 )
 from mock_iotprov.registry.certificate_order import CreationOrder
+from mock_iotprov.registry.issued_keys import forget_private_key, remember_private_key
 from mock_iotprov.state import RequestContext
 
 ACTIVE = "ACTIVE"
@@ -170,6 +171,7 @@ def remove_certificate(ctx: RequestContext, certificate: Certificate) -> None:
     """Drop a certificate from the registry and every index (the caller has checked and detached)."""
     tables = certificate_tables(ctx)
     tables.certificates.pop(certificate.certificate_id, None)
+    forget_private_key(ctx, certificate.certificate_id)
     tables.order.discard(certificate.sort_key)
     ca_id = certificate.ca_certificate_id
     if ca_id is not None and ca_id in tables.by_ca:
@@ -194,31 +196,70 @@ def _created(record: Certificate) -> dict[str, Any]:
     }
 
 
-def create_keys_and_certificate(ctx: RequestContext, *, setAsActive: bool | None = None) -> dict[str, Any]:
-    """CreateKeysAndCertificate: a new RSA-2048 key pair and a device certificate for it."""
+def issue_keys_and_certificate(ctx: RequestContext, status: str) -> tuple[Certificate, dict[str, str]]:
+    """A new RSA-2048 key pair and a registered device certificate for it in ``status``.
+
+    Shared by ``CreateKeysAndCertificate`` on the control plane and over MQTT (``PENDING_ACTIVATION``).
+    """
     key = default_key_source().take(fresh=ctx.options.fresh_keys)
     issued = issue_device_certificate(key.public_key(), ctx.now())
-    record = add_certificate(ctx, issued, ACTIVE if setAsActive else INACTIVE)
-    return {
-        **_created(record),
-        "keyPair": {"PublicKey": public_key_pem(key.public_key()), "PrivateKey": private_key_pem(key)},
-    }
+    record = add_certificate(ctx, issued, status)
+    private_pem = private_key_pem(key)
+    remember_private_key(ctx, record.certificate_id, private_pem)
+    return record, {"PublicKey": public_key_pem(key.public_key()), "PrivateKey": private_pem}
+
+
+class CsrRejected(ValueError):
+    """A certificate signing request AWS IoT would not sign; ``reason`` says why."""
+
+    def __init__(self, reason: str, unsupported_key: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.unsupported_key = unsupported_key
+
+
+def certificate_for_csr(csr_pem: str, now: datetime.datetime) -> x509.Certificate:
+    """The device certificate for a CSR, after the checks every CSR path makes (one implementation).
+
+    The CSR must parse and its signature verify; its key must be RSA of at least 2048 bits or EC on
+    P-256/P-384/P-521; the certificate keeps the CSR's subject (``CN=AWS IoT Certificate`` when empty).
+    Raises :class:`CsrRejected`.
+    """
+    try:
+        csr = load_csr_pem(csr_pem)
+    except ValueError as exc:
+        raise CsrRejected(str(exc), unsupported_key=False) from None
+    public_key = csr.public_key()
+    reason = unsupported_key_reason(public_key)
+    if reason is not None:
+        raise CsrRejected(reason, unsupported_key=True)
+    subject = csr.subject if len(csr.subject) else None
+    return issue_device_certificate(public_key, now, subject=subject)
+
+
+def csr_certificate_or_invalid_request(csr_pem: str, now: datetime.datetime) -> x509.Certificate:
+    """:func:`certificate_for_csr` with ``CreateCertificateFromCsr``'s ``InvalidRequestException``."""
+    try:
+        return certificate_for_csr(csr_pem, now)
+    except CsrRejected as exc:
+        if exc.unsupported_key:
+            raise invalid_request(
+                f"Unsupported key in the certificate signing request: {exc.reason}"
+            ) from None
+        raise invalid_request(f"Invalid certificate signing request: {exc.reason}") from None
+
+
+def create_keys_and_certificate(ctx: RequestContext, *, setAsActive: bool | None = None) -> dict[str, Any]:
+    """CreateKeysAndCertificate: a new RSA-2048 key pair and a device certificate for it."""
+    record, key_pair = issue_keys_and_certificate(ctx, ACTIVE if setAsActive else INACTIVE)
+    return {**_created(record), "keyPair": key_pair}
 
 
 def create_certificate_from_csr(
     ctx: RequestContext, *, certificateSigningRequest: str, setAsActive: bool | None = None
 ) -> dict[str, Any]:
     """CreateCertificateFromCsr: the CSR's key and subject, signed by the device CA."""
-    try:
-        csr = load_csr_pem(certificateSigningRequest)
-    except ValueError as exc:
-        raise invalid_request(f"Invalid certificate signing request: {exc}") from None
-    public_key = csr.public_key()
-    reason = unsupported_key_reason(public_key)
-    if reason is not None:
-        raise invalid_request(f"Unsupported key in the certificate signing request: {reason}")
-    subject = csr.subject if len(csr.subject) else None
-    issued = issue_device_certificate(public_key, ctx.now(), subject=subject)
+    issued = csr_certificate_or_invalid_request(certificateSigningRequest, ctx.now())
     record = add_certificate(ctx, issued, ACTIVE if setAsActive else INACTIVE)
     return _created(record)
 

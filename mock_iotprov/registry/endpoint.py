@@ -62,5 +62,14 @@ def endpoint_address(ctx: RequestContext, endpoint_type: str) -> str:
 
 
 def describe_endpoint(ctx: RequestContext, *, endpointType: str | None = None) -> dict[str, Any]:
-    """DescribeEndpoint: ``iot:Data`` when no type is given."""
-    return {"endpointAddress": endpoint_address(ctx, DATA if endpointType is None else endpointType)}
+    """DescribeEndpoint: ``iot:Data`` when no type is given.
+
+    While the mock runs an MQTT broker, both data endpoints answer the broker's host, so a program that
+    looks its endpoint up connects its devices to the mock (the other types keep their AWS-shaped names).
+    """
+    endpoint_type = DATA if endpointType is None else endpointType
+    address = endpoint_address(ctx, endpoint_type)
+    broker_host = ctx.options.data_endpoint
+    if broker_host is not None and endpoint_type in (DATA, DATA_ATS):
+        return {"endpointAddress": broker_host}
+    return {"endpointAddress": address}
