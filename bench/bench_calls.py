@@ -168,11 +168,18 @@ def _assert_untouched(client: Any, operation_name: str) -> None:
 
 
 def _stubbed_client() -> Any:
-    """A client of its own botocore session: nothing but the Stubber will be registered on it."""
+    """A client of its own botocore session: nothing but the Stubber will be registered on it.
+
+    The in-process door hooks every ``iot`` client at creation (its ``before-call`` handler is inert while
+    no mock is active); that handler is taken off this client, so botocore's own handlers are all it has.
+    What stays is the door's wrapper of ``BaseClient._make_api_call``, one "is a mock active?" test per call
+    while the mock is paused."""
     session = botocore.session.Session()
-    return session.create_client(
+    client = session.create_client(
         "iot", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
     )
+    client.meta.events.unregister("before-call.iot", unique_id="mock_iotprov.before_call")
+    return client
 
 
 @contextmanager
