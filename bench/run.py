@@ -26,9 +26,11 @@ BENCHMARKS = [
     "bench_import",
     "bench_server",
     "bench_router",
+    "bench_faults",
     "bench_device",
     "bench_mqtt",
     "bench_persistence",
+    "bench_indexing",
 ]
 
 

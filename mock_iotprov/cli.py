@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from mock_iotprov.doors.request_origin import is_loopback_name
 from mock_iotprov.doors.server import DEFAULT_HOST, DEFAULT_PORT, IotProvisioningServer
 from mock_iotprov.persistence.database import IncompatibleStateError
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID
@@ -46,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
         "--fresh-keys",
         action="store_true",
         help="generate a new RSA key for every key handed out instead of drawing from the key pool (slow)",
+    )
+    serve.add_argument(
+        "--throttle",
+        action="store_true",
+        help="apply AWS IoT Core's per-API rate quotas; requests beyond them get ThrottlingException",
     )
     serve.add_argument(
         "--state-dir",
@@ -82,6 +88,7 @@ def serve(
     lambdas: Sequence[str] = (),
     ca_file: str | None = None,
     state_dir: str | None = None,
+    throttle: bool = False,
 ) -> int:
     """Run the endpoints until SIGINT or SIGTERM; returns the exit status (0; 1 if it cannot start; 2 if
     the state directory cannot be used).
@@ -99,6 +106,7 @@ def serve(
         fresh_keys=fresh_keys,
         data_endpoint=data_endpoint,
         state_dir=state_dir,
+        throttle=throttle,
     )
     try:
         server.open_state()  # first: a restored CA hierarchy signs the broker's and every later certificate
@@ -130,6 +138,13 @@ def serve(
         server.stop()
         print(f"mock_iotprov: cannot listen on {broker_host}:{mqtt_port} (MQTT): {exc}", file=sys.stderr)
         return 1
+    if not is_loopback_name(host):
+        print(
+            f"mock_iotprov: warning: listening on {host}, an address other machines may reach; the endpoint "
+            "is unauthenticated (signatures are not checked) and hands out private keys",
+            file=sys.stderr,
+            flush=True,
+        )
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(
@@ -163,4 +178,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambdas=args.lambdas,
         ca_file=args.ca_file,
         state_dir=args.state_dir,
+        throttle=args.throttle,
     )

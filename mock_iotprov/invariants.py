@@ -50,6 +50,7 @@ from mock_iotprov.registry.policy_attachments import (
     THING_GROUP,
     target_kind,
 )
+from mock_iotprov.registry.role_aliases import RoleAliasTables
 from mock_iotprov.registry.tags import MAX_TAGS, TagTables
 from mock_iotprov.registry.thing_records import ThingTables
 from mock_iotprov.registry.thing_types import ThingTypeTables
@@ -432,6 +433,7 @@ class _Checker:
             "policy": self.policies.policies,
             "cacert": self.cas.ca_certificates,
             "provisioningtemplate": self.templates.templates,
+            "rolealias": self.store.component(RoleAliasTables).aliases,
         }
         prefix = self.arn("")
         for arn, tags in self.tags.by_arn.items():

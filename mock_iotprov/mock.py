@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from mock_iotprov import active
 from mock_iotprov.decorating import decorate
 from mock_iotprov.doors import botocore_door, credentials, requests_door
+from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
 from mock_iotprov.provisioning.claims import ClaimCertificate, claims_of
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, Backend, MockOptions
+from mock_iotprov.throttling import Throttle
 
 if TYPE_CHECKING:
     from mock_iotprov.device import DeviceService, FunctionRegistry
+    from mock_iotprov.policy import Decision
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MQTT_HOST = "127.0.0.1"
@@ -44,6 +47,7 @@ class MockIotProvisioning:
         mqtt: bool = False,
         mqtt_host: str = DEFAULT_MQTT_HOST,
         mqtt_port: int = 0,
+        throttle: bool | Throttle = False,
     ) -> None:
         self.options = MockOptions(
             account_id=account_id, fresh_keys=fresh_keys, data_endpoint=mqtt_host if mqtt else None
@@ -56,6 +60,36 @@ class MockIotProvisioning:
         self._device: DeviceService | None = None
         self._broker: Any = None
         self._undo_on_stop: list[Callable[[], None]] = []
+        self.faults = FaultTable()
+        self.throttle: Throttle | None = Throttle() if throttle is True else (throttle or None)
+
+    def inject_fault(
+        self,
+        operation: str,
+        code: str | None = DEFAULT_CODE,
+        *,
+        times: int | None = 1,
+        probability: float = 1.0,
+        latency_s: float = 0.0,
+        seed: int | None = None,
+    ) -> Fault:
+        """Answer the next ``times`` requests to ``operation`` (``"*"``: any) with error ``code``.
+
+        See :mod:`mock_iotprov.faults`: ``code`` must be declared by the model for the operation (else
+        ``ValueError`` listing the allowed codes); ``times=None`` until cleared; ``probability`` with a
+        reproducible draw when ``seed`` is given; ``latency_s`` delays the answer (``code=None``: delay
+        only). Injected errors go through the client's own retry handling. Returns the armed fault, whose
+        ``fired`` counts the requests it answered. Faults are configuration, not state: ``reset()`` keeps
+        them.
+        """
+        fault = new_fault(
+            operation, code, times=times, probability=probability, latency_s=latency_s, seed=seed
+        )
+        return self.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault."""
+        self.faults.clear()
 
     @property
     def account_id(self) -> str:
@@ -116,9 +150,10 @@ class MockIotProvisioning:
         return self._broker
 
     def _start_broker(self) -> None:
-        from mock_iotprov.doors.mqtt_door import start_broker
+        from mock_iotprov.doors.mqtt_door import feed_registry, start_broker
 
         self._broker = start_broker(self.device_service, self._mqtt_host, self._mqtt_port)
+        feed_registry(self.backend, self._broker)
 
     def _stop_broker(self) -> None:
         broker, self._broker = self._broker, None
@@ -162,9 +197,41 @@ class MockIotProvisioning:
                 self._undo_on_stop.pop()()
             self._stop_broker()
 
+    def authorize(
+        self,
+        certificate_id: str,
+        action: str,
+        resource: str,
+        *,
+        client_id: str | None = None,
+        region: str | None = None,
+    ) -> Decision:
+        """What the broker would decide for a device connected with this certificate, without a connection.
+
+        ``action``: ``iot:Connect``, ``iot:Publish``, ``iot:Subscribe``, ``iot:Receive`` or
+        ``iot:RetainPublish`` (``"Publish"`` works too); ``resource``: a full ARN, or the client id, topic or
+        topic filter it names. ``client_id`` defaults to the name of the one thing the certificate is
+        attached to. The answer is truthy when allowed; ``.statement`` names the deciding policy, version
+        and statement, ``.reason`` explains. See ``mock_iotprov.device.authorization``.
+        """
+        from mock_iotprov.device.authorization import check
+
+        return check(
+            self.backend, self.options, certificate_id, action, resource, client_id=client_id, region=region
+        )
+
     def reset(self) -> None:
         """Empty all state (every account and region) without stopping."""
         self.backend.reset()
+
+    def wait_for_registration_tasks(self, timeout: float = 30.0) -> bool:
+        """Wait until every bulk registration task (StartThingRegistrationTask) has ended.
+
+        True when they all have; False when ``timeout`` seconds passed first.
+        """
+        from mock_iotprov.provisioning.bulk_registration import wait_for_tasks
+
+        return wait_for_tasks(self.backend.stores(), timeout)
 
     def __enter__(self) -> MockIotProvisioning:
         return self.start()
@@ -180,6 +247,7 @@ class MockIotProvisioning:
             mqtt=self.mqtt,
             mqtt_host=self._mqtt_host,
             mqtt_port=self._mqtt_port,
+            throttle=self.throttle.fresh() if self.throttle is not None else False,
         )
         fresh._functions = self._functions
         return fresh
@@ -204,6 +272,7 @@ def mock_iot_provisioning(
     mqtt: bool = False,
     mqtt_host: str = DEFAULT_MQTT_HOST,
     mqtt_port: int = 0,
+    throttle: bool | Throttle = False,
 ) -> MockIotProvisioning: ...
 
 
@@ -216,6 +285,7 @@ def mock_iot_provisioning(
     mqtt: bool = False,
     mqtt_host: str = DEFAULT_MQTT_HOST,
     mqtt_port: int = 0,
+    throttle: bool | Throttle = False,
 ) -> Any:
     """Mock AWS IoT provisioning for every botocore client in the process.
 
@@ -224,9 +294,16 @@ def mock_iot_provisioning(
     ``fresh_keys=True`` generates a new RSA key for every key handed out instead of using the key pool.
     ``mqtt=True`` also runs an MQTT broker (mutual TLS) on ``mqtt_host``:``mqtt_port`` (0: a free port)
     for devices; the handle's ``mqtt_host``/``mqtt_port`` say where, ``ca_bundle_pem`` trusts it.
+    ``throttle=True`` applies AWS IoT Core's per-API rate quotas (see :mod:`mock_iotprov.throttling`; pass a
+    ``Throttle(clock=...)`` to control time); requests beyond them get ``ThrottlingException``.
     """
     mock = MockIotProvisioning(
-        account_id, fresh_keys=fresh_keys, mqtt=mqtt, mqtt_host=mqtt_host, mqtt_port=mqtt_port
+        account_id,
+        fresh_keys=fresh_keys,
+        mqtt=mqtt,
+        mqtt_host=mqtt_host,
+        mqtt_port=mqtt_port,
+        throttle=throttle,
     )
     if func is None:
         return mock

@@ -20,7 +20,11 @@ from typing import Any, Protocol
 
 from sortedcontainers import SortedList
 
+from mock_iotprov.bounded_json import loads_bounded
 from mock_iotprov.protocol.errors import invalid_request
+
+MAX_TOKEN_NESTING = 8
+"""A pagination token decodes to a key or a short list of keys; one nested deeper is not a token."""
 
 _SCAN_CHUNK = 256
 
@@ -136,7 +140,8 @@ def decode_token(token: str | None) -> Any:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+        text = base64.urlsafe_b64decode(padded.encode()).decode("utf-8")
+        return loads_bounded(text, MAX_TOKEN_NESTING)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise invalid_request(f"Invalid pagination token: {token}") from None
 

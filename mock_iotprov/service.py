@@ -9,17 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mock_iotprov.provisioning import claims, registration, templates
+from mock_iotprov.indexing import configuration as indexing
+from mock_iotprov.indexing import search
+from mock_iotprov.provisioning import bulk_registration, claims, registration, templates
 from mock_iotprov.registry import (
     billing_groups,
     ca_certificates,
     certificate_listing,
     certificates,
     endpoint,
+    events,
     groups,
     policies,
     policy_attachments,
     principals,
+    role_aliases,
     tags,
     thing_types,
     things,
@@ -66,6 +70,11 @@ OPERATIONS: dict[str, Handler] = {
     # Provisioning: claims and RegisterThing
     "CreateProvisioningClaim": claims.create_provisioning_claim,
     "RegisterThing": registration.register_thing,
+    "StartThingRegistrationTask": bulk_registration.start_thing_registration_task,
+    "DescribeThingRegistrationTask": bulk_registration.describe_thing_registration_task,
+    "ListThingRegistrationTasks": bulk_registration.list_thing_registration_tasks,
+    "StopThingRegistrationTask": bulk_registration.stop_thing_registration_task,
+    "ListThingRegistrationTaskReports": bulk_registration.list_thing_registration_task_reports,
     # Certificates and CA certificates
     "CreateKeysAndCertificate": certificates.create_keys_and_certificate,
     "CreateCertificateFromCsr": certificates.create_certificate_from_csr,
@@ -112,6 +121,21 @@ OPERATIONS: dict[str, Handler] = {
     "AddThingToBillingGroup": billing_groups.add_thing_to_billing_group,
     "RemoveThingFromBillingGroup": billing_groups.remove_thing_from_billing_group,
     "ListThingsInBillingGroup": billing_groups.list_things_in_billing_group,
+    # Role aliases
+    "CreateRoleAlias": role_aliases.create_role_alias,
+    "DescribeRoleAlias": role_aliases.describe_role_alias,
+    "ListRoleAliases": role_aliases.list_role_aliases,
+    "UpdateRoleAlias": role_aliases.update_role_alias,
+    "DeleteRoleAlias": role_aliases.delete_role_alias,
+    # Fleet indexing
+    "UpdateIndexingConfiguration": indexing.update_indexing_configuration,
+    "GetIndexingConfiguration": indexing.get_indexing_configuration,
+    "DescribeIndex": indexing.describe_index,
+    "ListIndices": indexing.list_indices,
+    "SearchIndex": search.search_index,
+    # Registry events
+    "DescribeEventConfigurations": events.describe_event_configurations,
+    "UpdateEventConfigurations": events.update_event_configurations,
     # Tags
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,

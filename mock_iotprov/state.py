@@ -4,12 +4,22 @@ Each domain module keeps its tables in a component class of its own, created on 
 (``ctx.store.component(ThingTables)``), so the store knows nothing about the domains. Every request runs
 under its store's lock, which makes each operation atomic: concurrent calls from many threads never see or
 leave half-made state. ``Backend.reset()`` drops every store at once (O(1)).
+
+``os.fork`` while another thread is inside a mocked call: only the forking thread lives on in the child, so
+a lock held by any other thread would stay held there for ever. Before a fork the forking thread waits (at
+most :data:`FORK_WAIT_SECONDS` in all) for calls in flight to finish, so the child usually starts from
+whole operations; the child then replaces every backend's and store's lock with a new one, so it never
+hangs on a lock held by a thread it does not have, even when the wait ran out.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
+import re
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,6 +32,18 @@ SavedStore = tuple[dict[type[Any], Any], dict[str, Callable[["RequestContext"], 
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
+MAX_REGION_LENGTH = 32
+_REGION_NAME = re.compile(r"[a-z]{2,4}(?:-[a-z]+){1,3}-[0-9]{1,2}")
+
+
+def is_region_name(region: str) -> bool:
+    """Whether ``region`` has the form of an AWS region name.
+
+    Every AWS region is a two-to-four-letter area code, one to three lower-case words and a number,
+    joined by hyphens: ``us-east-1``, ``us-gov-west-1``, ``cn-northwest-1``, ``us-isob-east-1``,
+    ``eusc-de-east-1``; none is longer than 20 characters (the bound here is 32).
+    """
+    return len(region) <= MAX_REGION_LENGTH and _REGION_NAME.fullmatch(region) is not None
 
 
 class Store:
@@ -48,8 +70,13 @@ class Store:
         return found
 
     def saved(self) -> SavedStore:
-        """What is saved of the store: its domain tables and its sweepers (read it under the lock)."""
-        return self._components, self.sweepers
+        """What is saved of the store: its domain tables and its sweepers (read it under the lock).
+
+        A component class whose ``persistent`` attribute is false holds wiring to the running process (a
+        broker's publisher, say), not state, and is left out.
+        """
+        kept = {kind: table for kind, table in self._components.items() if getattr(kind, "persistent", True)}
+        return kept, self.sweepers
 
     def restore(self, saved: SavedStore) -> None:
         """Replace the store's tables and sweepers with saved ones (before it serves any request)."""
@@ -68,6 +95,17 @@ class Backend:
         self._stores: dict[tuple[str, str], Store] = {}
         self._lock = threading.Lock()
         self.journal: Journal | None = None
+        self._store_setups: list[Callable[[Store], None]] = []
+        _live_backends.add(self)
+
+    def view(self, account_id: str, region: str) -> Store:
+        """The store for (account, region) if it exists, else an empty one that is not kept.
+
+        For operations that only read: a read of an (account, region) nothing was ever written to answers
+        from empty state without creating a store, so reads cannot grow the backend.
+        """
+        found = self._stores.get((account_id, region))
+        return found if found is not None else Store(account_id, region)
 
     def store(self, account_id: str, region: str) -> Store:
         """The store for (account, region), created on first use."""
@@ -77,7 +115,10 @@ class Backend:
             with self._lock:
                 found = self._stores.get(key)
                 if found is None:
-                    found = self._stores[key] = Store(account_id, region)
+                    found = Store(account_id, region)
+                    for setup in self._store_setups:
+                        setup(found)
+                    self._stores[key] = found
         return found
 
     def restore_store(self, account_id: str, region: str, saved: SavedStore) -> Store:
@@ -85,12 +126,23 @@ class Backend:
         store = Store(account_id, region)
         store.restore(saved)
         with self._lock:
+            for setup in self._store_setups:
+                setup(store)
             self._stores[(account_id, region)] = store
         return store
 
     def current_store(self, account_id: str, region: str) -> Store | None:
         """The store for (account, region) if it exists (never creates one)."""
         return self._stores.get((account_id, region))
+
+    def on_new_store(self, setup: Callable[[Store], None]) -> None:
+        """Run ``setup`` on every store, existing and future (also after ``reset``), e.g. to connect it
+        to a running broker."""
+        with self._lock:
+            self._store_setups.append(setup)
+            existing = list(self._stores.values())
+        for store in existing:
+            setup(store)
 
     def stores(self) -> list[Store]:
         """Every store created so far."""
@@ -102,13 +154,54 @@ class Backend:
         if self.journal is not None:
             self.journal.wait(self.journal.cleared())
 
+    def _locks(self) -> list[Any]:
+        return [self._lock, *(store.lock for store in list(self._stores.values()))]
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        for store in list(self._stores.values()):
+            store.lock = threading.RLock()
+
+
+FORK_WAIT_SECONDS = 1.0
+"""How long, in all, a fork waits for mocked calls in flight in other threads to finish."""
+
+_live_backends: weakref.WeakSet[Backend] = weakref.WeakSet()
+_held_across_fork: list[Any] = []
+
+
+def _before_fork() -> None:
+    deadline = time.monotonic() + FORK_WAIT_SECONDS
+    for backend in list(_live_backends):
+        for lock in backend._locks():
+            if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                _held_across_fork.append(lock)
+
+
+def _after_fork_in_parent() -> None:
+    while _held_across_fork:
+        _held_across_fork.pop().release()
+
+
+def _after_fork_in_child() -> None:
+    _held_across_fork.clear()
+    for backend in list(_live_backends):
+        backend._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
+
 
 @dataclass(frozen=True)
 class MockOptions:
     """Options a mock was created with.
 
-    ``fresh_keys``: every operation that hands out a private key generates a new one (slow: ~45 ms each)
-    instead of drawing from the process's key pool, where a key can repeat (see ``mock_iotprov.pki.keys``).
+    ``fresh_keys``: every operation that hands out a private key generates it on the spot (slow: ~45 ms
+    each) instead of drawing from the key pool. Either way no key is handed out twice
+    (see ``mock_iotprov.pki.keys``).
     ``keep_private_keys``: remember the private key of every certificate and claim the mock issues (the
     local endpoint does, for its dashboard and its state directory; AWS keeps none, and in-process mocks
     don't, to save memory).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,14 @@ from mock_iotprov.protocol import botocore_result
 from mock_iotprov.protocol.serialize import serialize_output
 
 pytest_plugins = ["pytester"]
+
+# Keys the suite generates and does not use are kept for later runs, but never in the user's own cache
+# directory: in a per-user directory under the system's temporary directory (subprocesses inherit it).
+# Tests of the cache itself point it at their own tmp_path.
+os.environ.setdefault(
+    "MOCK_IOTPROV_CACHE_DIR",
+    os.path.join(tempfile.gettempdir(), f"mock_iotprov-test-cache-{getattr(os, 'getuid', lambda: 0)()}"),
+)
 
 
 @pytest.fixture(scope="module")

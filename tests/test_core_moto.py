@@ -50,8 +50,7 @@ def test_split_state_rule() -> None:
     with mock_aws(), mock_iot_provisioning():
         client = iot_client()
         client.create_thing(thingName="made-here")  # implemented here: moto never sees it
-        # SearchIndex is not implemented here, so moto answers it, from moto's registry: empty.
-        assert client.search_index(queryString="thingName:made-here")["things"] == []
+        client.update_indexing_configuration(thingIndexingConfiguration={"thingIndexingMode": "REGISTRY"})
         cloudformation = boto3.client("cloudformation", region_name="us-east-1")
         cloudformation.create_stack(
             StackName="things",
@@ -63,11 +62,14 @@ def test_split_state_rule() -> None:
                 }
             ),
         )
-        # moto's CloudFormation made the thing in moto's registry; ListThings is answered here.
+        # moto's CloudFormation made the thing in moto's registry (moto answers for its stack);
+        # ListThings and SearchIndex are answered here, from this mock's registry.
+        resources = cloudformation.describe_stack_resources(StackName="things")["StackResources"]
+        assert [(r["ResourceType"], r["ResourceStatus"]) for r in resources] == [
+            ("AWS::IoT::Thing", "CREATE_COMPLETE")
+        ]
         assert [t["thingName"] for t in client.list_things()["things"]] == ["made-here"]
-        assert client.search_index(queryString="thingName:made-by-moto")["things"][0]["thingName"] == (
-            "made-by-moto"
-        )
+        assert [t["thingName"] for t in client.search_index(queryString="*")["things"]] == ["made-here"]
 
 
 def test_moto_still_answers_clients_that_go_around_our_hooks() -> None:

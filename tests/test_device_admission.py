@@ -13,6 +13,7 @@ from mock_iotprov import MockIotProvisioning
 from mock_iotprov.mqtt.hooks import CONNECT, PUBLISH, RECEIVE, RETAIN_PUBLISH, SUBSCRIBE
 from tests.device_support import DeviceClient, claim_client, create_template, hello_for
 from tests.helpers import TestCertificateAuthority, pem_text, subject_name
+from tests.policy_support import allow_everything
 
 UTC = datetime.timezone.utc
 
@@ -51,6 +52,7 @@ def test_claim_of_another_region_belongs_to_that_region(iot_provisioning: MockIo
 
 def test_only_active_certificates_admitted(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
     created = iot.create_keys_and_certificate(setAsActive=False)
+    allow_everything(iot, created["certificateArn"])
     assert not _admitted(iot_provisioning, created["certificatePem"])
     iot.update_certificate(certificateId=created["certificateId"], newStatus="ACTIVE")
     assert _admitted(iot_provisioning, created["certificatePem"])
@@ -70,7 +72,8 @@ def test_unknown_certificate_or_none_refused(iot_provisioning: MockIotProvisioni
 def test_certificate_registered_without_ca_admitted(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
     pem = pem_text(TestCertificateAuthority.create().issue(subject_name("own")))
     assert not _admitted(iot_provisioning, pem)
-    iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")
+    registered = iot.register_certificate_without_ca(certificatePem=pem, status="ACTIVE")
+    allow_everything(iot, registered["certificateArn"])
     assert _admitted(iot_provisioning, pem)
 
 
@@ -80,7 +83,8 @@ def test_certificate_of_a_registered_ca_follows_the_ca_status(
     authority = TestCertificateAuthority.create()
     ca_id = authority.register(iot)
     pem = pem_text(authority.issue(subject_name("fleet-device")))
-    iot.register_certificate(certificatePem=pem, status="ACTIVE")
+    registered = iot.register_certificate(certificatePem=pem, status="ACTIVE")
+    allow_everything(iot, registered["certificateArn"])
     assert _admitted(iot_provisioning, pem)
     iot.update_ca_certificate(certificateId=ca_id, newStatus="INACTIVE")
     assert not _admitted(iot_provisioning, pem)
@@ -105,8 +109,11 @@ def test_claim_scoped_to_its_template_topics(iot_provisioning: MockIotProvisioni
     assert not allowed(None, "c", PUBLISH, "sensors/1")
 
 
-def test_active_certificate_may_use_any_topic(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
+def test_active_certificate_with_allow_all_policy_may_use_any_topic(
+    iot_provisioning: MockIotProvisioning, iot: Any
+) -> None:
     created = iot.create_keys_and_certificate(setAsActive=True)
+    allow_everything(iot, created["certificateArn"])
     device = DeviceClient(iot_provisioning, created["certificatePem"])
     assert device.hooks.authorize(device.principal, "c", SUBSCRIBE, "#")
     assert device.hooks.authorize(device.principal, "c", PUBLISH, "sensors/1")
@@ -114,6 +121,7 @@ def test_active_certificate_may_use_any_topic(iot_provisioning: MockIotProvision
 
 def test_presence_events_carry_aws_fields(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
     created = iot.create_keys_and_certificate(setAsActive=True)
+    allow_everything(iot, created["certificateArn"])
     device = DeviceClient(iot_provisioning, created["certificatePem"], client_id="sensor-1")
     moment = datetime.datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
     with time_machine.travel(moment, tick=False):
@@ -153,5 +161,6 @@ def test_presence_events_carry_aws_fields(iot_provisioning: MockIotProvisioning,
 
 def test_no_presence_events_for_wildcard_client_ids(iot_provisioning: MockIotProvisioning, iot: Any) -> None:
     created = iot.create_keys_and_certificate(setAsActive=True)
+    allow_everything(iot, created["certificateArn"])
     device = DeviceClient(iot_provisioning, created["certificatePem"], client_id="odd#id")
     assert list(device.hooks.connected(device.principal, device.hello)) == []

@@ -26,6 +26,7 @@ from tests.device_sdk import (
 )
 from tests.device_support import FLEET_TEMPLATE, NO_THING_TEMPLATE, create_template
 from tests.helpers import ROLE_ARN, TestCertificateAuthority, iot_client, make_csr, pem_text, subject_name
+from tests.policy_support import allow_everything
 
 UTC = datetime.timezone.utc
 HOOK_ARN = "arn:aws:lambda:us-east-1:123456789012:function:check-serial"
@@ -103,6 +104,7 @@ def test_v1_client_over_mqtt311_keys_then_register_then_reconnect(
 def _publish_between_two_clients(mock: MockIotProvisioning, iot: Any, device: Credentials) -> None:
     """The provisioned device reconnects with its new certificate and talks to another client."""
     other = iot.create_keys_and_certificate(setAsActive=True)
+    allow_everything(iot, other["certificateArn"])
     listener = Credentials(other["certificatePem"], other["keyPair"]["PrivateKey"])
     inbox = Inbox()
     with mqtt3_connection(mock, listener, "listener") as receiving:
@@ -226,6 +228,7 @@ def test_register_thing_rejections_through_the_sdk(
     credentials = claim_credentials(iot, claim_template)
     if case in ("missing template", "JITP template"):  # no claim for those: a trusted device's certificate
         trusted = iot.create_keys_and_certificate(setAsActive=True)
+        allow_everything(iot, trusted["certificateArn"])
         credentials = Credentials(trusted["certificatePem"], trusted["keyPair"]["PrivateKey"])
     with time_machine.travel(datetime.datetime.now(UTC), tick=True) as traveller:
         with mqtt5_session(mock, credentials, "rejected-device") as session:
@@ -311,6 +314,7 @@ def test_hook_timeout_through_the_sdk(mock: MockIotProvisioning, iot: Any) -> No
 
 def test_replies_reach_only_the_requesting_connection(mock: MockIotProvisioning, iot: Any) -> None:
     other = iot.create_keys_and_certificate(setAsActive=True)
+    allow_everything(iot, other["certificateArn"])
     snooper_inbox, claim_inbox = Inbox(), Inbox()
     with (
         mqtt3_connection(
@@ -397,11 +401,15 @@ def _own_certificate(authority: TestCertificateAuthority | None = None) -> Crede
 
 def test_certificates_registered_while_the_broker_runs_connect(mock: MockIotProvisioning, iot: Any) -> None:
     without_ca = _own_certificate()
-    iot.register_certificate_without_ca(certificatePem=without_ca.certificate_pem, status="ACTIVE")
+    registered = iot.register_certificate_without_ca(
+        certificatePem=without_ca.certificate_pem, status="ACTIVE"
+    )
+    allow_everything(iot, registered["certificateArn"])
     authority = TestCertificateAuthority.create()
     authority.register(iot)
     from_ca = _own_certificate(authority)
-    iot.register_certificate(certificatePem=from_ca.certificate_pem, status="ACTIVE")
+    registered = iot.register_certificate(certificatePem=from_ca.certificate_pem, status="ACTIVE")
+    allow_everything(iot, registered["certificateArn"])
     with mqtt5_session(mock, without_ca, "no-ca"), mqtt3_connection(mock, from_ca, "own-ca"):
         assert mock.device_service is not None
 
@@ -409,6 +417,8 @@ def test_certificates_registered_while_the_broker_runs_connect(mock: MockIotProv
 def test_presence_events(mock: MockIotProvisioning, iot: Any) -> None:
     watcher = iot.create_keys_and_certificate(setAsActive=True)
     device = iot.create_keys_and_certificate(setAsActive=True)
+    allow_everything(iot, watcher["certificateArn"])
+    allow_everything(iot, device["certificateArn"])
     inbox = Inbox()
     with mqtt3_connection(
         mock, Credentials(watcher["certificatePem"], watcher["keyPair"]["PrivateKey"]), "watcher"

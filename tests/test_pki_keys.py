@@ -1,4 +1,4 @@
-"""Behaviour of the RSA key source: first call, fresh keys, reuse, threads, and fork safety."""
+"""Behaviour of the RSA key source: first call, fresh keys, never a repeat, threads, and fork safety."""
 
 from __future__ import annotations
 
@@ -66,11 +66,9 @@ def test_constructor_starts_no_thread_and_rejects_empty_bounds() -> None:
     source = KeySource(pool_size=2)
     assert not source.background_running
     assert source.unused_count == 0
-    assert (source.pool_size, source.reuse_ring_size) == (2, 64)
+    assert source.pool_size == 2
     with pytest.raises(ValueError):
         KeySource(pool_size=0)
-    with pytest.raises(ValueError):
-        KeySource(reuse_ring_size=0)
 
 
 def test_importing_the_package_starts_no_background_thread() -> None:
@@ -85,29 +83,22 @@ def test_importing_the_package_starts_no_background_thread() -> None:
     assert output.strip() == "[]"
 
 
-def test_first_take_returns_a_valid_key_and_reuses_it_while_the_pool_is_empty() -> None:
-    source = KeySource(pool_size=2, reuse_ring_size=2, background=False)
-    first = source.take()
-    assert_usable_rsa_2048(first)
-    # Nothing new was generated: the handed-out key comes back (reuse path).
-    assert source.take() is first
-    assert source.take() is first
+def test_takes_from_an_empty_pool_generate_new_keys_rather_than_repeat() -> None:
+    source = KeySource(pool_size=2, background=False)
+    keys = [source.take() for _ in range(3)]
+    for key in keys:
+        assert_usable_rsa_2048(key)
+    assert len({modulus(key) for key in keys}) == 3
     assert source.unused_count == 0
 
 
-def test_reuse_ring_is_bounded_and_round_robin() -> None:
-    source = KeySource(pool_size=2, reuse_ring_size=2, background=False)
-    first = source.take()
+def test_pooled_keys_are_handed_out_once_then_new_ones_are_made() -> None:
+    source = KeySource(pool_size=2, background=False)
     source.fill()
     assert source.unused_count == 2
-    unused = [source.take(), source.take()]
-    assert len({modulus(key) for key in [first, *unused]}) == 3
+    keys = [source.take() for _ in range(4)]
+    assert len({modulus(key) for key in keys}) == 4
     assert source.unused_count == 0
-    # The ring keeps only the last two handed-out keys; reuse cycles through both.
-    reused = [source.take() for _ in range(4)]
-    assert {id(key) for key in reused} == {id(key) for key in unused}
-    assert reused[0] is not reused[1]
-    assert reused[0] is reused[2] and reused[1] is reused[3]
 
 
 def test_fill_never_grows_the_pool_beyond_its_bound() -> None:
@@ -122,7 +113,7 @@ def test_fresh_keys_are_distinct_and_never_handed_out_again() -> None:
     for key in fresh:
         assert_usable_rsa_2048(key)
     assert len({modulus(key) for key in fresh}) == 3
-    # Fresh keys do not enter the reuse ring: the next plain take must generate a new key.
+    # Fresh keys never enter the pool: the next plain take is another new key.
     plain = source.take()
     assert modulus(plain) not in {modulus(key) for key in fresh}
 
@@ -162,7 +153,7 @@ def test_concurrent_takes_never_hand_out_an_unused_key_twice() -> None:
 
 
 def test_concurrent_takes_from_an_empty_source_all_succeed() -> None:
-    source = KeySource(pool_size=4, reuse_ring_size=4)
+    source = KeySource(pool_size=4)
     barrier = threading.Barrier(8)
     taken: list[rsa.RSAPrivateKey] = []
     errors: list[BaseException] = []
@@ -187,6 +178,7 @@ def test_concurrent_takes_from_an_empty_source_all_succeed() -> None:
     source.join_background(BACKGROUND_WAIT_SECONDS)
     assert errors == []
     assert len(taken) == 24
+    assert len({modulus(key) for key in taken}) == 24  # never a repeat, however fast the calls
     for key in {modulus(key): key for key in taken}.values():
         assert_usable_rsa_2048(key)
 
@@ -201,14 +193,14 @@ def test_forked_child_never_hands_out_the_parents_unused_keys() -> None:
     assert not set(child_keys) & set(parent_unused)
 
 
-def test_forked_child_may_reuse_keys_the_parent_already_handed_out() -> None:
+def test_forked_child_never_repeats_a_key_the_parent_handed_out() -> None:
     parent = KeySource(pool_size=2, background=False)
     handed_out = parent.take()
     parent.fill()
     child_keys = run_in_child(lambda: [modulus(parent.take()) for _ in range(3)])
-    assert child_keys == [modulus(handed_out)] * 3
+    assert len(set(child_keys)) == 3
+    assert modulus(handed_out) not in child_keys
     parent_unused = {modulus(parent.take()) for _ in range(2)}
-    assert modulus(handed_out) not in parent_unused
     assert not set(child_keys) & parent_unused
 
 
@@ -219,20 +211,20 @@ def test_forked_child_restarts_its_own_generator_and_fills_its_own_pool() -> Non
     def child_work() -> list[int]:
         assert parent.unused_count == 0  # inherited unused keys are not the child's
         assert not parent.background_running  # the parent's generator thread is not here
-        reused = parent.take()
+        first = parent.take()
         parent.join_background(BACKGROUND_WAIT_SECONDS)
         assert parent.unused_count == 2
-        return [modulus(reused), modulus(parent.take()), modulus(parent.take())]
+        return [modulus(first), modulus(parent.take()), modulus(parent.take())]
 
     # Holding the lock keeps the parent's generator from finishing, so it is still running
     # (or waiting to store a key) at the moment of the fork.
     parent._lock.acquire()
     try:
         assert parent._generator is not None
-        reused, *child_unused = run_in_child(child_work)
+        child_first, *child_unused = run_in_child(child_work)
     finally:
         parent._lock.release()
-    assert reused == modulus(handed_out)
+    assert child_first != modulus(handed_out)
     parent.join_background(BACKGROUND_WAIT_SECONDS)
     parent_unused = {modulus(parent.take()) for _ in range(2)}
     assert len(set(child_unused)) == 2

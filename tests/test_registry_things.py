@@ -332,8 +332,11 @@ def test_delete_thing_with_attached_principal_is_refused(
     ctx = context_of(iot_provisioning)
     principal = certificate_arn(ctx, "a" * 64)
     attachments(ctx).attach_thing_principal("t", principal, "NON_EXCLUSIVE_THING")
-    code, status, _ = failure(iot.delete_thing, thingName="t")
+    code, status, response = failure(iot.delete_thing, thingName="t")
     assert (code, status) == ("InvalidRequestException", 400)
+    assert (
+        response["Error"]["Message"] == "Cannot delete. Thing t is still attached to one or more principals"
+    )
     assert iot.describe_thing(thingName="t")["thingName"] == "t"
     attachments(ctx).detach_thing_principal("t", principal)
     iot.delete_thing(thingName="t")

@@ -224,7 +224,7 @@ def test_admin_resources_check_method_and_name(server: IotProvisioningServer) ->
     [b"GARBAGE", b"GET /x y z HTTP/1.1", b"GET / HTTP/1.1 extra", b"GET / HTTP/x.y"],
 )
 def test_malformed_request_line_is_a_400(server: IotProvisioningServer, request_line: bytes) -> None:
-    response, body = exchange(server, request_line + b"\r\nHost: x\r\n\r\n")
+    response, body = exchange(server, request_line + b"\r\nHost: 127.0.0.1\r\n\r\n")
     assert response.status == 400
     assert response.getheader("x-amzn-ErrorType") == "InvalidRequestException"
     assert json.loads(body)["message"]
@@ -234,7 +234,7 @@ def test_malformed_request_line_is_a_400(server: IotProvisioningServer, request_
 def test_oversized_content_length_is_a_413_without_reading_the_body(server: IotProvisioningServer) -> None:
     with connect(server) as sock:
         sock.sendall(
-            b"POST /provisioning-templates HTTP/1.1\r\nHost: x\r\n"
+            b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + f"Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode()
             + b'{"templateName": '
         )
@@ -249,7 +249,7 @@ def test_oversized_content_length_is_a_413_without_reading_the_body(server: IotP
 def test_oversized_expect_100_continue_is_refused_before_the_body(server: IotProvisioningServer) -> None:
     response, _ = exchange(
         server,
-        b"POST /provisioning-templates HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
         + f"Content-Length: {10 * MAX_BODY_BYTES}\r\n\r\n".encode(),
     )
     assert response.status == 413
@@ -259,7 +259,7 @@ def test_expect_100_continue_is_answered_before_the_body(server: IotProvisioning
     body = template_json("expecting")
     with connect(server) as sock:
         sock.sendall(
-            b"POST /provisioning-templates HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
         )
         interim = b""
@@ -280,7 +280,9 @@ def test_body_of_exactly_the_limit_is_read(server: IotProvisioningServer) -> Non
 
 
 def test_unknown_path_is_an_aws_style_404(server: IotProvisioningServer) -> None:
-    response, body = exchange(server, b"GET /no/such/thing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    response, body = exchange(
+        server, b"GET /no/such/thing HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     assert response.status == 404
     assert response.getheader("x-amzn-ErrorType") == "UnknownOperationException"
     assert "/no/such/thing" in json.loads(body)["message"]
@@ -308,7 +310,7 @@ def test_missing_or_invalid_length_is_refused(
     server: IotProvisioningServer, headers: bytes, status: int
 ) -> None:
     with connect(server) as sock:
-        sock.sendall(b"POST /provisioning-templates HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n{}")
+        sock.sendall(b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + b"\r\n{}")
         response = read_response(sock, "POST")
         assert response.status == status
         assert response.getheader("Connection") == "close"
@@ -334,7 +336,9 @@ def test_chunked_body_over_the_limit_is_a_413(server: IotProvisioningServer) -> 
     raw = b"%x\r\n%s\r\n" % (len(chunk), chunk)
     response, _ = exchange(
         server,
-        b"POST /provisioning-templates HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + raw + raw,
+        b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + raw
+        + raw,
     )
     assert response.status == 413
 
@@ -342,7 +346,8 @@ def test_chunked_body_over_the_limit_is_a_413(server: IotProvisioningServer) -> 
 def test_malformed_chunk_size_is_a_400(server: IotProvisioningServer) -> None:
     response, _ = exchange(
         server,
-        b"POST /provisioning-templates HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
     )
     assert response.status == 400
 
@@ -352,7 +357,9 @@ def test_half_a_body_then_disconnect_does_not_disturb_other_clients(server: IotP
     working.request("GET", "/_mock_iotprov/health")
     assert working.getresponse().read() == b'{"status":"ok"}'
     stalled = connect(server)  # sends half a body and stays silent while the other client works
-    stalled.sendall(b'POST /provisioning-templates HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"temp')
+    stalled.sendall(
+        b'POST /provisioning-templates HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"temp'
+    )
     for index in range(5):
         working.request("POST", "/provisioning-templates", body=template_json(f"t{index}"))
         assert working.getresponse().read()
@@ -368,11 +375,11 @@ def test_half_a_body_then_disconnect_does_not_disturb_other_clients(server: IotP
 def test_keep_alive_reuses_one_connection_and_honours_connection_close(server: IotProvisioningServer) -> None:
     with connect(server) as sock:
         for _ in range(3):
-            sock.sendall(b"GET /_mock_iotprov/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /_mock_iotprov/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             response = read_response(sock)
             assert response.getheader("Connection") is None
             assert response.read() == b'{"status":"ok"}'
-        sock.sendall(b"GET /_mock_iotprov/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /_mock_iotprov/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         response = read_response(sock)
         assert response.getheader("Connection") == "close"
         assert response.read() == b'{"status":"ok"}'
@@ -394,11 +401,11 @@ def test_http_1_0_closes_unless_it_asks_for_keep_alive(server: IotProvisioningSe
 
 def test_head_has_headers_but_no_body(server: IotProvisioningServer) -> None:
     with connect(server) as sock:
-        sock.sendall(b"HEAD /_mock_iotprov/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"HEAD /_mock_iotprov/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         head = read_response(sock, "HEAD")
         assert head.getheader("Content-Length") == "15"
         assert head.read() == b""
-        sock.sendall(b"GET /_mock_iotprov/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /_mock_iotprov/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert read_response(sock).read() == b'{"status":"ok"}'  # the HEAD response had no body bytes
 
 
@@ -417,7 +424,7 @@ def test_an_exception_in_the_server_is_logged_and_answered_500(
     def explode(*args: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mock_iotprov.doors.server.answer_operation", explode)
+    monkeypatch.setattr("mock_iotprov.doors.server.answer", explode)
     with caplog.at_level(logging.ERROR, logger="mock_iotprov.server"):
         status, headers, _ = request(server, "GET", "/provisioning-templates")
     assert (status, headers["x-amzn-errortype"]) == (500, "InternalFailureException")
@@ -503,7 +510,7 @@ def test_sixteen_boto3_clients_at_once(server: IotProvisioningServer) -> None:
 def test_stop_closes_the_port_and_open_connections() -> None:
     server = IotProvisioningServer(port=0).start()
     idle = connect(server)
-    idle.sendall(b"GET /_mock_iotprov/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    idle.sendall(b"GET /_mock_iotprov/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert read_response(idle).read() == b'{"status":"ok"}'
     server.stop()
     assert_closed_by_server(idle)
@@ -568,11 +575,15 @@ def test_cli_serves_and_exits_0_on_signal(stop_signal: signal.Signals) -> None:
 def test_in_process_mock_leaves_clients_of_a_local_endpoint_alone(server: IotProvisioningServer) -> None:
     with mock_iot_provisioning() as in_process:
         to_server = boto3.client(
-            "iot", region_name="us-east-1", endpoint_url=server.url,
-            aws_access_key_id="x", aws_secret_access_key="y",
+            "iot",
+            region_name="us-east-1",
+            endpoint_url=server.url,
+            aws_access_key_id="x",
+            aws_secret_access_key="y",
         )
         to_server.create_provisioning_template(
-            templateName="on-the-server", templateBody="{}",
+            templateName="on-the-server",
+            templateBody="{}",
             provisioningRoleArn="arn:aws:iam::123456789012:role/Provision_role",
         )
         in_process_client = boto3.client("iot", region_name="us-east-1")

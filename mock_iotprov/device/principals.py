@@ -1,4 +1,4 @@
-"""Who is connecting: authentication at CONNECT and the authorization seam.
+"""Who is connecting: authentication at CONNECT (authorization: :mod:`.authorization`).
 
 Behaviour reproduced (issue 11, spec sections 4 and 6):
 
@@ -25,7 +25,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from mock_iotprov.mqtt.hooks import CONNECT, PUBLISH, RECEIVE, SUBSCRIBE, Admission, ClientHello
+from mock_iotprov.mqtt.hooks import Admission, ClientHello
 from mock_iotprov.provisioning.claims import find_claim
 from mock_iotprov.registry import certificates
 from mock_iotprov.registry.ca_certificates import registered_ca_certificate
@@ -106,29 +106,3 @@ def admit(backend: Backend, options: MockOptions, hello: ClientHello) -> Admissi
             return decided
         refusal = refusal or decided
     return refusal or Admission(False, reason=f"The certificate {certificate_id} is not registered.")
-
-
-_CLAIM_TOPIC_PREFIXES = ("$aws/certificates/create/", "$aws/certificates/create-from-csr/")
-
-
-def _claim_allows(principal: DevicePrincipal, action: str, resource: str) -> bool:
-    """What a claim certificate may do: connect, and use its template's fleet-provisioning topics."""
-    if action == CONNECT:
-        return True
-    if action not in (PUBLISH, RECEIVE, SUBSCRIBE):
-        return False
-    prefixes = (*_CLAIM_TOPIC_PREFIXES, f"$aws/provisioning-templates/{principal.template_name}/provision/")
-    return resource.startswith(prefixes)
-
-
-def is_authorized(principal: DevicePrincipal, action: str, resource: str) -> bool:
-    """Whether ``principal`` may do ``action`` on ``resource`` (a topic, or a topic filter to subscribe).
-
-    The one place where IoT policy evaluation plugs in. Until it does: a claim certificate is scoped to
-    the fleet-provisioning topics of its template (``$aws/certificates/create/…``,
-    ``$aws/certificates/create-from-csr/…`` and ``$aws/provisioning-templates/<its template>/provision/…``),
-    as AWS scopes claims; any other admitted certificate may do everything.
-    """
-    if principal.kind == CLAIM:
-        return _claim_allows(principal, action, resource)
-    return True

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mock_iotprov.device import presence, principals
+from mock_iotprov.device import authorization, presence
 from mock_iotprov.device.calls import DeviceCall
 from mock_iotprov.device.errors import INTERNAL_FAILURE, DeviceRequestRejected
 from mock_iotprov.device.lambdas import FunctionRegistry
@@ -39,7 +39,7 @@ class DeviceService:
 
     def admit(self, hello: ClientHello) -> Admission:
         try:
-            return principals.admit(self._backend(), self.options, hello)
+            return authorization.admit_connection(self._backend(), self.options, hello)
         except Exception:
             log.exception("mock_iotprov: admission of %r failed unexpectedly", hello.client_id)
             return Admission(False, reason="internal failure")
@@ -48,7 +48,7 @@ class DeviceService:
         if not isinstance(principal, DevicePrincipal):
             return False
         try:
-            return principals.is_authorized(principal, action, resource)
+            return authorization.authorize(self._backend(), self.options, principal, action, resource)
         except Exception:
             log.exception("mock_iotprov: authorization of %r failed unexpectedly", client_id)
             return False

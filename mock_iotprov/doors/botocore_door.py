@@ -22,7 +22,9 @@ to a local endpoint.
 
 No credentials are needed and none are used: the request never reaches signing. When moto's ``mock_aws``
 is active too, operations this project does not implement are left to moto (which answers at
-``before-send``); without moto they fail closed with a 501 ``NotImplemented`` error.
+``before-send``); without moto they fail closed with a 501 ``NotImplemented`` error. While the answering
+mock has faults armed or throttling on, calls are answered at ``before-send`` instead, so that botocore's
+retries run (:mod:`.wire_door`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from botocore.parsers import create_parser
 
 from mock_iotprov import active
 from mock_iotprov.dispatch import execute
-from mock_iotprov.doors import transport_guard
+from mock_iotprov.doors import transport_guard, wire_door
 from mock_iotprov.doors.fast_path import answer_directly
 from mock_iotprov.protocol.botocore_result import parsed_success
 from mock_iotprov.protocol.endpoint import is_loopback_host, region_from_host, url_host
@@ -151,7 +153,7 @@ def hook_client(client: BaseClient) -> None:
 
     def before_call(model: OperationModel, params: dict[str, Any], context: Any, **_: Any) -> Any:
         mock = active.mock_for_loader(loader_ref())
-        if mock is None:
+        if mock is None or wire_door.claim(mock, context):  # faults or throttling: answered at before-send
             return None
         return answer(mock, model, params, context, response_class)
 
@@ -159,6 +161,7 @@ def hook_client(client: BaseClient) -> None:
     events.register("before-call.iot", before_call, unique_id="mock_iotprov.before_call")
     endpoint = getattr(client, "_endpoint", None)
     transport_guard.tag_http_session(getattr(endpoint, "http_session", None), loader)
+    wire_door.register(client, loader_ref, response_class)
     setattr(events, _HOOKED, True)
 
 
@@ -172,7 +175,7 @@ def _answer_directly(client: BaseClient, operation_name: str, api_params: Any) -
     if aio_client is not None and isinstance(client, aio_client.AioBaseClient):
         return None
     mock = active.mock_for_loader(client._loader)  # type: ignore[attr-defined]
-    if mock is None:
+    if mock is None or wire_door.wanted(mock):  # faults or throttling: answered at before-send
         return None
     url = meta.endpoint_url or ""
     loopback, host_region = _endpoint_of(url)

@@ -15,6 +15,7 @@ from mock_iotprov.pki.server_certificate import server_credentials
 if TYPE_CHECKING:
     from mock_iotprov.device.lambdas import LambdaHandler
     from mock_iotprov.doors.server import IotProvisioningServer
+    from mock_iotprov.state import Backend, Store
 
 
 def start_broker(hooks: BrokerHooks, host: str, port: int) -> MqttBroker:
@@ -30,6 +31,19 @@ def start_broker(hooks: BrokerHooks, host: str, port: int) -> MqttBroker:
     )
     broker.start()
     return broker
+
+
+def feed_registry(backend: Backend, broker: MqttBroker) -> None:
+    """Connect every store of ``backend`` to ``broker``: registry events are published through it and
+    fleet indexing reads connectivity from its connected client ids."""
+    from mock_iotprov.indexing.search import set_connectivity_source
+    from mock_iotprov.registry.events import set_event_publisher
+
+    def connect(store: Store) -> None:
+        set_event_publisher(store, broker.publish)
+        set_connectivity_source(store, broker.connected_clients)
+
+    backend.on_new_store(connect)
 
 
 def load_lambda(option: str) -> tuple[str, LambdaHandler]:
@@ -55,6 +69,7 @@ class DeviceSide:
         from mock_iotprov.device import DeviceService, FunctionRegistry
 
         self.host, self.port = host, port
+        self.server = server
         self.functions = FunctionRegistry()
         self.hooks = DeviceService(lambda: server.backend, server.options, self.functions)
         self.broker: MqttBroker | None = None
@@ -70,6 +85,7 @@ class DeviceSide:
     def start(self) -> None:
         if self.port is not None:
             self.broker = start_broker(self.hooks, self.host, self.port)
+            feed_registry(self.server.backend, self.broker)
 
     def connected_clients(self) -> list[str]:
         """The client ids connected to the broker (none while it is not running)."""

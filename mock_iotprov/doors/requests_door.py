@@ -8,7 +8,8 @@ answered; every other request is handed on to whatever
 ``requests`` would have done before the mock started (the real adapter, or a user's own ``responses``
 mock that was already active), so unrelated URLs and a user's mocks are not disturbed. Start and stop
 mocks in nested order, as with any patch. ``requests`` and ``responses`` are imported when the first mock
-starts, not when ``mock_iotprov`` is.
+starts, not when ``mock_iotprov`` is. The mock's injected faults and throttling apply here too (``requests``
+itself does not retry).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mock_iotprov.protocol.endpoint import (
 )
 from mock_iotprov.protocol.messages import WireRequest
 from mock_iotprov.state import DEFAULT_REGION
+from mock_iotprov.throttling import front_door_error
 
 if TYPE_CHECKING:
     import responses
@@ -63,7 +65,14 @@ def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
         import requests
 
         raise requests.ConnectionError("mock_iotprov: no mock is active")
-    response = answer(mock.backend, mock.options, region, wire)
+    faults, throttle, account_id = mock.faults, mock.throttle, mock.account_id
+    response = answer(
+        mock.backend,
+        mock.options,
+        region,
+        wire,
+        lambda operation: front_door_error(faults, throttle, account_id, region, operation),
+    )
     return response.status, dict(response.headers), response.body
 
 

@@ -8,6 +8,8 @@ At the HTTP level:
 - Signatures are never checked (SigV4-signed and unsigned requests are both accepted). The region is the
   one in the SigV4 credential scope, else ``us-east-1``; state is kept per (account, region) in one
   :class:`~mock_iotprov.state.Backend`.
+- The service model is loaded and the router built at ``start()``, so a burst of first requests shares one
+  copy instead of each loading its own.
 - HTTP/1.1 keep-alive, a daemon thread per connection, ``Connection: close`` honoured; an idle connection
   is closed after :data:`IDLE_TIMEOUT_SECONDS`.
 - Bodies are limited to :data:`MAX_BODY_BYTES` (1 MiB; the longest string the ``iot`` model allows in a
@@ -20,11 +22,17 @@ At the HTTP level:
   them as client errors. AWS does not document these front-end errors for IoT; the codes chosen are
   ``RequestEntityTooLargeException`` for 413, ``NotImplemented`` for 501, and ``InvalidRequestException``
   for the rest. A TLS handshake (an ``https://`` endpoint URL by mistake) is closed at once, with a warning.
+- Only requests to the endpoint's own names are answered, and none from a page of another site
+  (:mod:`mock_iotprov.doors.request_origin`): another ``Host`` (DNS rebinding), a foreign ``Origin`` or
+  ``Sec-Fetch-Site: cross-site`` get 403 ``AccessDeniedException``, on the AWS paths and the admin ones.
 - A client that disconnects mid-request ends only its own connection. An unexpected exception is logged on
   the ``mock_iotprov.server`` logger, never printed, and answered ``InternalFailureException`` (500).
 
 Outside the AWS paths, under ``/_mock_iotprov/``: ``GET health`` (``{"status": "ok"}``), ``POST reset``
-(empties every account and region) and ``GET ca.pem`` (the CA bundle every issued certificate chains to).
+(empties every account and region), ``GET ca.pem`` (the CA bundle every issued certificate chains to) and
+``faults`` (``POST`` arms a fault, ``GET`` lists them with their counts, ``DELETE`` clears; see
+:mod:`mock_iotprov.doors.fault_admin`). Injected faults and, with ``throttle``, the per-API rate quotas
+answer a request before any handler runs (:func:`mock_iotprov.throttling.front_door_error`).
 """
 
 from __future__ import annotations
@@ -42,9 +50,12 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from mock_iotprov.dispatch import answer_operation, unknown_operation
+from mock_iotprov.dispatch import answer
 from mock_iotprov.doors import dashboard
 from mock_iotprov.doors.dashboard import RequestLog, RequestRecord
+from mock_iotprov.doors.fault_admin import fault_admin
+from mock_iotprov.doors.request_origin import RequestOriginPolicy
+from mock_iotprov.faults import DEFAULT_CODE, Fault, FaultTable, new_fault
 from mock_iotprov.persistence.journal import Journal
 from mock_iotprov.persistence.state_directory import open_state_directory
 from mock_iotprov.protocol.endpoint import region_from_authorization
@@ -53,6 +64,7 @@ from mock_iotprov.protocol.messages import WireRequest, WireResponse
 from mock_iotprov.protocol.model import router
 from mock_iotprov.protocol.serialize import serialize_error
 from mock_iotprov.state import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Backend, MockOptions
+from mock_iotprov.throttling import Throttle, front_door_error
 
 log = logging.getLogger("mock_iotprov.server")
 
@@ -117,11 +129,16 @@ class _HttpServer(ThreadingHTTPServer):
         backend: Backend,
         options: MockOptions,
         connected_clients: Callable[[], Sequence[str]] | None = None,
+        faults: FaultTable | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.backend, self.options = backend, options
         self.request_log = RequestLog()
         self.connected_clients = connected_clients
+        self.origin_policy = RequestOriginPolicy(address[0])
+        self.faults = faults if faults is not None else FaultTable()
+        self.throttle = throttle
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -210,6 +227,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
     def _respond(self, body: bytes) -> WireResponse:
+        refused = self._refused_origin()
+        if refused is not None:
+            return refused
         if self.path.startswith("/"):
             path, _, query_text = self.path.partition("?")
         else:  # absolute-form request target (http://host/path?query)
@@ -217,33 +237,47 @@ class _RequestHandler(BaseHTTPRequestHandler):
             path, query_text = split.path or "/", split.query
         query = parse_qs(query_text, keep_blank_values=True) if query_text else {}
         if path.startswith(ADMIN_PREFIX):
-            return self._admin(path[len(ADMIN_PREFIX) :], query)
+            return self._admin(path[len(ADMIN_PREFIX) :], query, body)
         request = WireRequest(self.command, path, query, dict(self.headers.items()), body)
         region = region_from_authorization(self.headers.get("Authorization")) or DEFAULT_REGION
         server = self._server()
         started = time.perf_counter()
-        found = router().match(request.method, request.path, request.query)
-        if found is None:
-            operation_name, response = "(unknown)", serialize_error(unknown_operation(request))
-        else:
-            operation_name, labels = found
-            response = answer_operation(
-                server.backend, server.options, region, operation_name, labels, request
+
+        def admit(operation_name: str) -> ServiceError | None:
+            return front_door_error(
+                server.faults, server.throttle, server.options.account_id, region, operation_name
             )
+
+        response = answer(server.backend, server.options, region, request, admit)
+        found = router().match(request.method, request.path, request.query)
         server.request_log.add(
             RequestRecord(
                 at=datetime.datetime.now(datetime.timezone.utc),
                 method=request.method,
                 path=request.path,
-                operation=operation_name,
+                operation=found[0] if found is not None else "(unknown)",
                 status=response.status,
                 duration_ms=(time.perf_counter() - started) * 1000.0,
             )
         )
         return response
 
-    def _admin(self, name: str, query: dict[str, list[str]]) -> WireResponse:
+    def _refused_origin(self) -> WireResponse | None:
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            return _http_error(400, "A request has one Host header")
+        reason = self._server().origin_policy.refusal(
+            hosts[0] if hosts else None, self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site")
+        )
+        if reason is None:
+            return None
+        log.warning("mock_iotprov: refused %s %s: %s", self.command, self.path.partition("?")[0], reason)
+        return serialize_error(ServiceError("AccessDeniedException", reason, status=403))
+
+    def _admin(self, name: str, query: dict[str, list[str]], body: bytes = b"") -> WireResponse:
         server = self._server()
+        if name == "faults":
+            return fault_admin(server.faults, self.command, body)
         if self.command in ("GET", "HEAD") and (name == "" or name.startswith(dashboard.VIEW)):
             if name == "":
                 connected = server.connected_clients() if server.connected_clients is not None else None
@@ -397,6 +431,9 @@ class IotProvisioningServer:
     endpoint accepts connections; ``stop()`` ends it (and its open connections); ``serve_forever()`` blocks
     until ``stop()`` or ``request_stop()`` is called. Pass ``backend`` to share state with another door,
     ``data_endpoint`` for the host ``DescribeEndpoint`` answers for the data endpoints (an MQTT broker's).
+    ``throttle=True`` (or a :class:`~mock_iotprov.throttling.Throttle`) applies AWS IoT Core's per-API rate
+    quotas; ``inject_fault``/``clear_faults`` work as on the in-process mock (also over HTTP, under
+    ``/_mock_iotprov/faults``).
     """
 
     def __init__(
@@ -410,6 +447,7 @@ class IotProvisioningServer:
         data_endpoint: str | None = None,
         state_dir: str | Path | None = None,
         connected_clients: Callable[[], Sequence[str]] | None = None,
+        throttle: bool | Throttle = False,
     ) -> None:
         self.host = host
         self.options = MockOptions(
@@ -419,6 +457,8 @@ class IotProvisioningServer:
         self.state_dir = None if state_dir is None else Path(state_dir)
         self.connected_clients = connected_clients
         self._journal: Journal | None = None
+        self.faults = FaultTable()
+        self.throttle: Throttle | None = Throttle() if throttle is True else (throttle or None)
         self._requested_port = port
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -449,9 +489,15 @@ class IotProvisioningServer:
             if self._httpd is not None:
                 return self
             self.open_state()
+            router()  # load the service model and build the router once, before the first request
             try:
                 httpd = _HttpServer(
-                    (self.host, self._requested_port), self.backend, self.options, self.connected_clients
+                    (self.host, self._requested_port),
+                    self.backend,
+                    self.options,
+                    self.connected_clients,
+                    self.faults,
+                    self.throttle,
                 )
             except BaseException:
                 self._close_journal()
@@ -491,6 +537,14 @@ class IotProvisioningServer:
         if journal is not None:
             self.backend.journal = None
             journal.close()
+
+    def inject_fault(self, operation: str, code: str | None = DEFAULT_CODE, **fields: Any) -> Fault:
+        """Arm a fault, as :meth:`mock_iotprov.mock.MockIotProvisioning.inject_fault` does."""
+        return self.faults.add(new_fault(operation, code, **fields))
+
+    def clear_faults(self) -> None:
+        """Disarm every injected fault."""
+        self.faults.clear()
 
     def request_stop(self) -> None:
         """Ask a blocked :meth:`serve_forever` to stop (safe to call from a signal handler)."""

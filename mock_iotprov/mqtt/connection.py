@@ -183,6 +183,8 @@ class Connection:
         )
         refused = h.Admission(accepted=False, reason="admission hook failed")
         admission = await self.core.call_hook(refused, self.core.hooks.admit, hello)
+        for event in admission.events:
+            self.core.publish_server_message(outbound_to_message(event))
         if admission.close_without_connack:
             raise _Close("AUTH_ERROR")
         if not admission.accepted:

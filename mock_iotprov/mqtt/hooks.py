@@ -44,13 +44,16 @@ class Admission:
     ``principal`` is opaque to the broker and handed back on every later call for that connection.
     ``accepted`` false means CONNACK "not authorized" (v5 reason 0x87, 3.1.1 return code 5);
     ``close_without_connack`` means drop the connection without answering, as AWS does on a device's
-    first connection under just-in-time registration and provisioning.
+    first connection under just-in-time registration and provisioning. ``events`` are published by the
+    broker whatever the outcome (to subscribers allowed to receive them), e.g. the just-in-time registration
+    event ``$aws/events/certificates/registered/<caCertificateId>``.
     """
 
     accepted: bool
     principal: Any = None
     reason: str = ""
     close_without_connack: bool = False
+    events: tuple[OutboundMessage, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ in it, and no request is ever half in it (a store is encoded whole, between two 
 write fails, the waiting requests get ``InternalFailureException`` and the error is logged; the in-memory
 state keeps the change (it cannot be undone), and the next round writes it again.
 
+Work done outside a request (a bulk registration task's lines, in its background thread) is saved with
+the next acknowledged change of its account and region, and at a clean shutdown.
+
 Cost: each round re-encodes every changed (account, region) whole, so a write costs in proportion to the
 size of that account and region's registry; that suits local development registries (thousands of
 objects), not millions.
@@ -118,7 +121,14 @@ class Journal:
         return encoded
 
     def close(self) -> None:
-        """Write what is pending, stop the writer, close the database."""
+        """Write every store once more (so work done outside requests, such as a bulk registration task,
+        is kept after a clean shutdown), stop the writer, close the database."""
+        tickets = [self.changed(store) for store in self._backend.stores()]
+        if tickets:
+            try:
+                self.wait(tickets[-1])
+            except Exception:  # noqa: BLE001 - logged by the writer; closing goes on
+                log.warning("mock_iotprov: the last write of the state database failed")
         with self._lock:
             self._closed = True
             self._work.notify()

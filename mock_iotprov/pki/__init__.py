@@ -14,6 +14,7 @@ from .authority import (
     MockPKI,
     get_pki,
 )
+from .key_cache import KeyCache
 from .keys import KeySource, default_key_source, generate_rsa_key
 from .x509 import (
     CLAIM_BACKDATE,
@@ -42,6 +43,7 @@ __all__ = [
     "ROOT_CA_SUBJECT",
     "CertifiablePublicKey",
     "CertificateAuthority",
+    "KeyCache",
     "KeySource",
     "MockPKI",
     "certificate_id",

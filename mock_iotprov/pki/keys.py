@@ -1,29 +1,23 @@
-"""A fast source of RSA-2048 private keys.
+"""A fast source of RSA-2048 private keys, none of them ever handed out twice.
 
 AWS IoT hands out a new RSA-2048 key pair with every ``CreateKeysAndCertificate`` and
-``CreateProvisioningClaim`` call. Generating one costs about 45 ms (with a tail to about 90 ms),
-which would dominate a test suite that provisions many devices. Key generation releases the GIL,
-so :class:`KeySource` keeps a small pool of keys filled by a background daemon thread while the
-caller's thread carries on.
+``CreateProvisioningClaim`` call, and never the same one twice. Generating one costs about 45 ms (with a tail
+to about 90 ms), which would dominate a test suite that provisions many devices. So :class:`KeySource`
+keeps a pool of keys generated ahead of time, filled by a background daemon thread (key generation releases
+the GIL, so the caller's thread carries on), and the process-wide source keeps the keys it did not use in the
+user's cache directory for the next process (:mod:`mock_iotprov.pki.key_cache`).
 
-When a key can repeat
----------------------
-A key returned by :meth:`KeySource.take` is new (never handed out before by this process) except in
-exactly these two cases:
+What is unique
+--------------
+Every key :meth:`KeySource.take` returns is handed out exactly once: a pooled key leaves the pool when it is
+taken, a cached key is claimed from the cache directory by exactly one process, and when both are empty the
+key is generated on the spot (one slow call rather than a repeat). So within a mock, within a process, and
+across processes sharing a cache directory, no private key is ever handed out twice. A forked child starts
+with an empty pool (the parent keeps its unused keys), so parent and child never share a key either.
+``take(fresh=True)`` always generates a new key synchronously.
 
-* **Calls outpace the background generator.** When the pool of unused keys is empty but keys were
-  handed out before, ``take()`` returns a previously handed-out key (round-robin over a bounded ring
-  of the most recently handed-out keys) instead of blocking, and makes sure the generator runs.
-* **Keys inherited across ``fork``.** A forked child never hands out a key that the parent still
-  holds as unused: those are dropped in the child. Keys the parent had already handed out stay in
-  the child's ring and may be handed out again there (they were already "used"), so no key is ever
-  handed out as a new key in one process and handed out at all in another.
-
-``take(fresh=True)`` never repeats: it always generates a brand-new key synchronously and never
-puts it into the ring, so no later ``take()`` returns it either.
-
-The mock never needs unique keys for correctness (certificate ids come from the whole certificate,
-which carries a random serial number); repeats only trade key uniqueness for speed.
+What is not: keys are not secret beyond the user's own account (the cache is a ``0700`` directory of
+``0600`` files), and a key's generation time says nothing about when it was handed out.
 """
 
 from __future__ import annotations
@@ -36,10 +30,14 @@ from collections import deque
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .key_cache import KeyCache
+
 __all__ = ["KeySource", "default_key_source", "generate_rsa_key"]
 
 RSA_PUBLIC_EXPONENT = 65537
 RSA_KEY_SIZE = 2048
+CLAIM_BATCH = 16
+"""How many keys one visit to the cache directory claims at most."""
 
 
 def generate_rsa_key() -> rsa.RSAPrivateKey:
@@ -48,48 +46,34 @@ def generate_rsa_key() -> rsa.RSAPrivateKey:
 
 
 class KeySource:
-    """A thread-safe, fork-safe pool of RSA-2048 private keys.
+    """A thread-safe, fork-safe pool of RSA-2048 private keys, each handed out once.
 
-    ``pool_size`` bounds how many unused keys the background generator keeps ready;
-    ``reuse_ring_size`` bounds the ring of handed-out keys that may be handed out again when calls
-    outpace the generator. ``background=False`` never starts the generator thread (the pool then
-    only grows through :meth:`fill`), which makes the behaviour deterministic for tests.
-
-    See the module docstring for exactly when a key can repeat.
+    ``pool_size`` bounds how many unused keys the background generator keeps ready in memory.
+    ``background=False`` never starts the generator thread (the pool then only grows through :meth:`fill`),
+    which makes the behaviour deterministic for tests. ``cache`` is where unused keys come from first and go
+    to at :meth:`close` (None: memory only).
     """
 
-    def __init__(
-        self, pool_size: int = 32, reuse_ring_size: int = 64, background: bool = True
-    ) -> None:
+    def __init__(self, pool_size: int = 64, background: bool = True, cache: KeyCache | None = None) -> None:
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
-        if reuse_ring_size < 1:
-            raise ValueError("reuse_ring_size must be at least 1")
         self._pool_size = pool_size
         self._background = background
+        self._cache = cache
         self._lock = threading.Lock()
         self._unused: deque[rsa.RSAPrivateKey] = deque()
-        self._handed_out: deque[rsa.RSAPrivateKey] = deque(maxlen=reuse_ring_size)
-        self._next_reuse = 0
         self._generator: threading.Thread | None = None
         self._closed = False
-        _register_for_fork(self)
+        _live_sources.add(self)
 
     @property
     def pool_size(self) -> int:
-        """Upper bound on unused keys kept ready."""
+        """Upper bound on unused keys the generator keeps ready."""
         return self._pool_size
 
     @property
-    def reuse_ring_size(self) -> int:
-        """Upper bound on handed-out keys kept for reuse."""
-        maxlen = self._handed_out.maxlen
-        assert maxlen is not None
-        return maxlen
-
-    @property
     def unused_count(self) -> int:
-        """How many keys in the pool have never been handed out."""
+        """How many keys in the pool are ready to be handed out."""
         with self._lock:
             return len(self._unused)
 
@@ -100,24 +84,23 @@ class KeySource:
             return self._generator is not None
 
     def take(self, fresh: bool = False) -> rsa.RSAPrivateKey:
-        """Return an RSA-2048 private key.
+        """Return an RSA-2048 private key that was never handed out before.
 
-        ``fresh=True`` always generates a new key synchronously; it is never handed out again.
-        Otherwise an unused pooled key is returned if there is one; else a previously handed-out
-        key is reused (and the generator is started); on the very first call, with nothing to
-        reuse, one key is generated synchronously and the generator is started.
+        ``fresh=True`` always generates a new key synchronously. Otherwise: a pooled key if there is one,
+        else one claimed from the cache directory, else a key generated now; the generator is (re)started
+        whenever the pool is below its bound.
         """
         if fresh:
             return generate_rsa_key()
         with self._lock:
-            key = self._take_locked()
-            if key is not None:
+            if self._unused:
+                key = self._unused.popleft()
                 self._ensure_generator_locked()
                 return key
-        # The very first call: nothing to hand out or reuse yet.
-        key = generate_rsa_key()
+        claimed = self._cache.claim(CLAIM_BATCH) if self._cache is not None else []
+        key = claimed.pop() if claimed else generate_rsa_key()
         with self._lock:
-            self._handed_out.append(key)
+            self._unused.extend(claimed)
             self._ensure_generator_locked()
         return key
 
@@ -143,22 +126,11 @@ class KeySource:
         if generator is not None:
             generator.join(timeout)
 
-    def _take_locked(self) -> rsa.RSAPrivateKey | None:
-        if self._unused:
-            key = self._unused.popleft()
-            self._handed_out.append(key)
-            return key
-        if self._handed_out:
-            index = self._next_reuse % len(self._handed_out)
-            self._next_reuse = index + 1
-            return self._handed_out[index]
-        return None
-
     def close(self, timeout: float | None = 10.0) -> None:
-        """Stop the background generator for good and wait for the key it is making.
+        """Stop the background generator for good, wait for it, and keep the unused keys in the cache.
 
-        Called at interpreter exit: a generator thread killed inside key generation during shutdown
-        would abort the process. ``take()`` still works afterwards, generating keys synchronously.
+        Called at interpreter exit: a generator thread killed inside key generation during shutdown would
+        abort the process. ``take()`` still works afterwards, generating keys synchronously.
         """
         with self._lock:
             self._closed = True
@@ -166,15 +138,18 @@ class KeySource:
             self._generator = None
         if generator is not None and generator is not threading.current_thread():
             generator.join(timeout)
+        with self._lock:
+            unused = list(self._unused)
+            self._unused.clear()
+        if self._cache is not None and unused:
+            self._cache.store(unused)
 
     def _ensure_generator_locked(self) -> None:
         if not self._background or self._closed or self._generator is not None:
             return
         if len(self._unused) >= self._pool_size:
             return
-        generator = threading.Thread(
-            target=self._run_generator, name="mock_iotprov-keygen", daemon=True
-        )
+        generator = threading.Thread(target=self._run_generator, name="mock_iotprov-keygen", daemon=True)
         self._generator = generator
         generator.start()
 
@@ -182,46 +157,48 @@ class KeySource:
         me = threading.current_thread()
         while True:
             with self._lock:
-                if self._generator is not me or len(self._unused) >= self._pool_size:
+                room = self._pool_size - len(self._unused)
+                if self._generator is not me or room <= 0:
                     if self._generator is me:
                         self._generator = None
                     return
-            key = generate_rsa_key()
+            claimed = self._cache.claim(min(room, CLAIM_BATCH)) if self._cache is not None else []
+            keys = claimed or [generate_rsa_key()]
             with self._lock:
                 if self._generator is not me:
-                    return
-                self._unused.append(key)
+                    spare = keys
+                else:
+                    self._unused.extend(keys)
+                    spare = []
+            if spare and self._cache is not None:  # closed meanwhile: the keys are still unused
+                self._cache.store(spare)
+            if spare:
+                return
 
     def _after_fork_in_child(self) -> None:
         # Only the forking thread survives in the child: the lock may have been held by a thread
-        # that no longer exists, and the generator thread is gone.
+        # that no longer exists, and the generator thread is gone. The parent still owns its unused
+        # keys; handing them out here too would give the same key to two processes.
         self._lock = threading.Lock()
         self._generator = None
-        # The parent still owns its unused keys; handing them out here could give the child a key
-        # the parent later hands out as new. Keys the parent already handed out may repeat.
         self._unused.clear()
 
 
 _live_sources: weakref.WeakSet[KeySource] = weakref.WeakSet()
-
-
-def _register_for_fork(source: KeySource) -> None:
-    _live_sources.add(source)
-
 
 _default_lock = threading.Lock()
 _default_source: KeySource | None = None
 
 
 def default_key_source() -> KeySource:
-    """Return the process-wide :class:`KeySource`, creating it on first use."""
+    """Return the process-wide :class:`KeySource` (with the user's key cache), creating it on first use."""
     global _default_source
     source = _default_source
     if source is not None:
         return source
     with _default_lock:
         if _default_source is None:
-            _default_source = KeySource()
+            _default_source = KeySource(cache=KeyCache())
         return _default_source
 
 

@@ -121,20 +121,46 @@ def issue_claim_certificate(
     )
 
 
+_PARSE_ERRORS = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    UnicodeError,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    OverflowError,
+)
+"""What ``cryptography`` raises for malformed DER: bad encodings, duplicate extensions, bad names."""
+
+
 def load_certificate_pem(pem: str) -> x509.Certificate:
-    """Parse one PEM certificate; ``ValueError`` if it is not a valid X.509 certificate PEM."""
+    """Parse one PEM certificate completely; ``ValueError`` if it is not a valid X.509 certificate PEM.
+
+    ``cryptography`` decodes names, extensions and the public key lazily, on first access. Every part
+    the mock ever reads is decoded here, so a crafted certificate (a non-UTF-8 name, a duplicate or
+    truncated extension, an RSA modulus of 0, an unknown key algorithm's garbage) fails here, as one
+    ``ValueError``, and never later inside an operation. A key of a type AWS does not accept but that
+    decodes (DSA, Ed448, X25519, …) loads: the operations reject it with their own message.
+    """
     try:
-        return x509.load_pem_x509_certificate(pem.encode("utf-8"))
-    except (ValueError, TypeError, UnsupportedAlgorithm, UnicodeError) as error:
+        certificate = x509.load_pem_x509_certificate(pem.encode("utf-8"))
+        _decode_certificate(certificate)
+    except _PARSE_ERRORS as error:
         raise ValueError(f"Invalid certificate PEM: {error}") from error
+    return certificate
 
 
 def load_csr_pem(pem: str) -> x509.CertificateSigningRequest:
-    """Parse a PEM CSR and check its self-signature; ``ValueError`` if invalid or unsigned."""
+    """Parse a PEM CSR completely and check its self-signature; ``ValueError`` if invalid or unsigned.
+
+    As for certificates, the subject, the extensions, the attributes and the public key are all decoded
+    here, so a crafted CSR fails with one ``ValueError`` before an operation uses any of it.
+    """
     try:
         csr = x509.load_pem_x509_csr(pem.encode("utf-8"))
+        _decode_csr(csr)
         signature_valid = csr.is_signature_valid
-    except (ValueError, TypeError, UnsupportedAlgorithm, UnicodeError) as error:
+    except _PARSE_ERRORS as error:
         raise ValueError(f"Invalid certificate signing request PEM: {error}") from error
     if not signature_valid:
         raise ValueError("Invalid certificate signing request: the signature does not verify")
@@ -174,6 +200,44 @@ def private_key_pem(key: rsa.RSAPrivateKey) -> str:
         serialization.PrivateFormat.TraditionalOpenSSL,
         serialization.NoEncryption(),
     ).decode("ascii")
+
+
+def _decode_name(name: x509.Name) -> None:
+    name.rfc4514_string()
+    for attribute in name:
+        if not isinstance(attribute.value, (str, bytes)):
+            raise ValueError("a name attribute has an unexpected type")
+
+
+def _decode_public_key(key: CertificatePublicKeyTypes) -> None:
+    if isinstance(key, rsa.RSAPublicKey):
+        numbers = key.public_numbers()
+        if numbers.n <= 1 or numbers.e <= 1:
+            raise ValueError("the RSA public key has a degenerate modulus or exponent")
+
+
+def _decode_certificate(certificate: x509.Certificate) -> None:
+    _decode_name(certificate.subject)
+    _decode_name(certificate.issuer)
+    for _extension in certificate.extensions:
+        pass
+    _decode_public_key(certificate.public_key())
+    _ = (
+        certificate.not_valid_before_utc,
+        certificate.not_valid_after_utc,
+        certificate.serial_number,
+        certificate.signature_algorithm_oid,
+    )
+
+
+def _decode_csr(csr: x509.CertificateSigningRequest) -> None:
+    _decode_name(csr.subject)
+    for _extension in csr.extensions:
+        pass
+    for _attribute in csr.attributes:
+        pass
+    _decode_public_key(csr.public_key())
+    _ = csr.signature_algorithm_oid
 
 
 def _utc(moment: datetime.datetime) -> datetime.datetime:

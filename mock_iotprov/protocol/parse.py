@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import json
 from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 from botocore.utils import parse_timestamp
 
+from mock_iotprov.bounded_json import JsonTooDeep, loads_bounded
 from mock_iotprov.protocol.errors import invalid_request
 from mock_iotprov.protocol.messages import WireRequest
 
@@ -94,12 +94,25 @@ def _structure_from_json(shape: StructureShape, body: dict[str, Any]) -> dict[st
     return params
 
 
+MAX_BODY_NESTING = 32
+"""Deepest nesting of arrays and objects accepted in a request body.
+
+The deepest input shape of the ``iot`` model nests 10 levels (ReplaceTopicRule); JSON inside string members
+(templates, policies) does not count. A deeper body cannot match any input shape, so it is refused before it
+is parsed, as an ``InvalidRequestException`` (HTTP 400), like any other body that is not the input's JSON.
+"""
+
+
 def decode_json_body(body: bytes) -> dict[str, Any]:
     """The JSON object in a request body (an empty body is an empty object)."""
     if not body or not body.strip():
         return {}
     try:
-        document = json.loads(body)
+        document = loads_bounded(body.decode("utf-8"), MAX_BODY_NESTING)
+    except JsonTooDeep:
+        raise invalid_request(
+            f"The request body nests more than {MAX_BODY_NESTING} levels deep"
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid_request(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):

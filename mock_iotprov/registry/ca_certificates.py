@@ -4,12 +4,13 @@ Behaviour reproduced:
 
 - ``GetRegistrationCode`` returns the account's registration code (64 hex characters), created on the first
   call and the same on every later call.
-- ``RegisterCACertificate`` takes a CA certificate (basicConstraints ``CA:TRUE``, valid now, else
-  ``CertificateValidationException``). In ``DEFAULT`` mode (the default) a verification certificate is
-  required: it must be signed by the CA's key (else ``CertificateValidationException``) and its subject CN
-  must be the registration code (else ``RegistrationCodeValidationException``). In ``SNI_ONLY`` mode the
-  verification certificate must be absent. The CA id is the SHA-256 of its DER; registering it twice is a
-  ``ResourceAlreadyExistsException``; at most 10 CA certificates may share one subject
+- ``RegisterCACertificate`` takes a CA certificate (basicConstraints ``CA:TRUE``, valid now, an RSA or
+  NIST-curve ECDSA key as for device certificates, else ``CertificateValidationException``). In ``DEFAULT``
+  mode (the default) a verification certificate is required: it must be signed by the CA's key (else
+  ``CertificateValidationException``) and its subject CN must be the registration code (else
+  ``RegistrationCodeValidationException``). In ``SNI_ONLY`` mode the verification certificate must be
+  absent. The CA id is the SHA-256 of its DER; registering it twice is a ``ResourceAlreadyExistsException``;
+  at most 10 CA certificates may share one subject
   (``LimitExceededException``). ``setAsActive`` gives ``ACTIVE`` (else ``INACTIVE``),
   ``allowAutoRegistration`` gives ``autoRegistrationStatus`` ``ENABLE`` (else ``DISABLE``).
 - ``registrationConfig`` (the just-in-time provisioning template of the CA) holds either an inline
@@ -57,6 +58,7 @@ from mock_iotprov.registry.certificate_checks import (
     is_ca_certificate,
     parsed_certificate,
     subject_key,
+    unsupported_key_reason,
 )
 from mock_iotprov.registry.certificate_order import CreationOrder
 from mock_iotprov.state import RequestContext
@@ -252,6 +254,9 @@ def register_ca_certificate(
     ca = parsed_certificate(caCertificate, "CA certificate")
     if not is_ca_certificate(ca):
         raise certificate_validation("The certificate is not a CA certificate (basicConstraints CA:TRUE).")
+    reason = unsupported_key_reason(ca.public_key())
+    if reason is not None:
+        raise certificate_validation(f"The CA certificate's key is not supported: {reason}")
     check_valid_now(ca, ctx.now(), "CA certificate")
     ca_id = certificate_id(ca)
     arn = ca_certificate_arn(ctx, ca_id)

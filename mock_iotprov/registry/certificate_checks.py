@@ -5,7 +5,11 @@
 - A certificate must be valid now: before ``notBefore`` or after ``notAfter`` it is a
   ``CertificateValidationException``.
 - AWS IoT certifies RSA keys of at least 2048 bits and elliptic-curve keys on NIST P-256, P-384 or P-521
-  (the CreateCertificateFromCsr reference); other keys are rejected.
+  (the CreateCertificateFromCsr reference); other keys are rejected. The same rule holds for CA
+  certificates: the developer guide's "X.509 client certificates" page
+  (https://docs.aws.amazon.com/iot/latest/developerguide/x509-client-certs.html) lists only RSA and ECDSA
+  signature algorithms (SHA256/384/512 with RSA, RSASSA-PSS, ECDSA with SHA256/384/512), so a CA whose key
+  is DSA, Ed25519, Ed448 or X25519/X448 is a ``CertificateValidationException`` in RegisterCACertificate.
 - A CA certificate is one whose basicConstraints extension says ``CA:TRUE``.
 """
 

@@ -36,11 +36,11 @@ from typing import Any
 
 from mock_iotprov.pagination import SortedKeys, filtered_key_page, merged_key_page
 from mock_iotprov.protocol.errors import ServiceError, already_exists, invalid_request, not_found
-from mock_iotprov.registry import memberships
+from mock_iotprov.registry import events, memberships
 from mock_iotprov.registry import tags as tag_store
 from mock_iotprov.registry.attachments import attachments
 from mock_iotprov.registry.inputs import name_from_reference, updated_attributes
-from mock_iotprov.registry.thing_records import find_thing
+from mock_iotprov.registry.thing_records import find_thing, thing_tables
 from mock_iotprov.state import RequestContext
 
 MAX_GROUPS_PER_THING = 10
@@ -100,13 +100,22 @@ def groups_of_thing(ctx: RequestContext, thing_name: str) -> list[str]:
     return memberships.groups_of_thing(ctx, thing_name)
 
 
+def _membership_event(ctx: RequestContext, thing_name: str, group_name: str, operation: str) -> None:
+    thing = thing_tables(ctx).things.get(thing_name)
+    events.membership_event(ctx, thing, _tables(ctx).groups.get(group_name), operation)
+
+
 def add_thing_to_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     """Make a thing a member of a group (idempotent; the caller checked existence and limits)."""
+    if group_name not in memberships.memberships(ctx).thing_groups.get(thing_name, {}):
+        _membership_event(ctx, thing_name, group_name, "ADDED")
     memberships.join_group(ctx, thing_name, group_name)
 
 
 def remove_thing_from_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     """End a membership (idempotent)."""
+    if group_name in memberships.memberships(ctx).thing_groups.get(thing_name, {}):
+        _membership_event(ctx, thing_name, group_name, "REMOVED")
     memberships.leave_group(ctx, thing_name, group_name)
 
 
@@ -213,6 +222,7 @@ def create_thing_group(
         tables.roots.add(thingGroupName)
     else:
         tables.children.setdefault(parentGroupName, SortedKeys()).add(thingGroupName)
+    events.thing_group_event(ctx, group, "CREATED", _ancestors(ctx, group)[::-1])
     return {"thingGroupName": group.name, "thingGroupArn": group.arn, "thingGroupId": group.group_id}
 
 
@@ -285,6 +295,7 @@ def update_thing_group(
         group.description = thingGroupProperties["thingGroupDescription"]
     group.attributes = dict(attributes)
     group.version += 1
+    events.thing_group_event(ctx, group, "UPDATED", _ancestors(ctx, group)[::-1])
     return {"version": group.version}
 
 
@@ -299,7 +310,8 @@ def delete_thing_group(
     _check_version(group, expectedVersion)
     if len(tables.children.get(thingGroupName, ())):
         raise invalid_request(f"Cannot delete thing group {thingGroupName} while it still has child groups.")
-    memberships.empty_group(ctx, thingGroupName)
+    for thing_name in list(memberships.things_in_group(ctx, thingGroupName)):
+        remove_thing_from_group(ctx, thing_name, thingGroupName)
     attachments(ctx).detach_all_policies_from(group.arn)
     tag_store.forget(ctx, group.arn)
     if group.parent_group_name is None:
@@ -309,8 +321,10 @@ def delete_thing_group(
         siblings.discard(thingGroupName)
         if not len(siblings):
             del tables.children[group.parent_group_name]
+    parents = _ancestors(ctx, group)[::-1]
     del tables.groups[thingGroupName]
     tables.names.discard(thingGroupName)
+    events.thing_group_event(ctx, group, "DELETED", parents)
     return {}
 
 

@@ -25,11 +25,11 @@ versions by ascending id.
 from __future__ import annotations
 
 import datetime
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from mock_iotprov.bounded_json import JsonTooDeep, loads_bounded
 from mock_iotprov.pagination import SortedKeys, page_of_keys
 from mock_iotprov.protocol.errors import (
     ServiceError,
@@ -44,6 +44,9 @@ from mock_iotprov.state import RequestContext
 
 MAX_VERSIONS = 5
 MAX_DOCUMENT_CHARACTERS = 2048
+MAX_POLICY_NESTING = 32
+"""Deepest JSON nesting accepted in a policy document (a real one nests about 6 levels: document, Statement
+list, statement, Condition, operator, key, values); a deeper one is a ``MalformedPolicyException``."""
 DEFAULT_PAGE_SIZE = 250
 POLICY_LANGUAGE_VERSIONS = ("2012-10-17", "2008-10-17")
 _SEQUENCE_WIDTH = 16
@@ -174,7 +177,11 @@ def check_policy_document(document: str) -> None:
             f"The policy document exceeds {MAX_DOCUMENT_CHARACTERS} characters (excluding whitespace)."
         )
     try:
-        parsed = json.loads(document, parse_constant=_reject_json_constant)
+        parsed = loads_bounded(document, MAX_POLICY_NESTING, parse_constant=_reject_json_constant)
+    except JsonTooDeep:
+        raise malformed_policy(
+            f"The policy document nests more than {MAX_POLICY_NESTING} levels deep."
+        ) from None
     except ValueError:
         raise malformed_policy("The policy document is not valid JSON.") from None
     if not isinstance(parsed, dict):

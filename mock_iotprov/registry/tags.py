@@ -28,6 +28,7 @@ _EXISTENCE_CHECKS: dict[str, str] = {
     "billinggroup": "mock_iotprov.registry.billing_groups:billing_group_exists",
     "policy": "mock_iotprov.registry.policies:policy_exists",
     "cacert": "mock_iotprov.registry.ca_certificates:ca_certificate_exists",
+    "rolealias": "mock_iotprov.registry.role_aliases:role_alias_exists",
 }
 
 

@@ -20,6 +20,7 @@ from sortedcontainers import SortedList
 
 from mock_iotprov.pagination import SortedKeys
 from mock_iotprov.protocol.errors import invalid_request, not_found
+from mock_iotprov.registry import events
 from mock_iotprov.registry.memberships import set_thing_type as record_thing_type
 from mock_iotprov.state import RequestContext
 
@@ -173,6 +174,7 @@ def create_thing_record(
     _index_attributes(tables, name, thing.attributes)
     if thing_type_name is not None:
         record_thing_type(ctx, name, None, thing_type_name)
+    events.thing_event(ctx, thing, "CREATED")
     return thing
 
 
@@ -195,12 +197,15 @@ def set_thing_attributes(ctx: RequestContext, thing: Thing, attributes: dict[str
     """Replace a thing's attributes and increment its version (no checks: the caller checked)."""
     replace_thing_attributes(ctx, thing, attributes)
     thing.version += 1
+    events.thing_event(ctx, thing, "UPDATED", thing.thing_type_name)
 
 
 def set_thing_type(ctx: RequestContext, thing: Thing, thing_type_name: str | None) -> None:
     """Give a thing another type (None removes it) and increment its version (the caller checked)."""
+    previous_type = thing.thing_type_name
     replace_thing_type(ctx, thing, thing_type_name)
     thing.version += 1
+    events.thing_event(ctx, thing, "UPDATED", previous_type)
 
 
 def drop_thing_record(ctx: RequestContext, thing: Thing) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from mock_iotprov.pagination import SortedKeys, page_of_keys
 from mock_iotprov.protocol.errors import already_exists, invalid_request, not_found
-from mock_iotprov.registry import memberships
+from mock_iotprov.registry import events, memberships
 from mock_iotprov.registry import tags as tag_store
 from mock_iotprov.state import RequestContext
 
@@ -145,6 +145,7 @@ def create_thing_type(
     )
     tables.types[thingTypeName] = thing_type
     tables.names.add(thingTypeName)
+    events.thing_type_event(ctx, thing_type, "CREATED")
     return {"thingTypeName": thingTypeName, "thingTypeArn": arn, "thingTypeId": thing_type.thing_type_id}
 
 
@@ -200,6 +201,7 @@ def update_thing_type(
         thing_type.searchable_attributes = searchable
     if "mqtt5Configuration" in properties:
         thing_type.mqtt5_configuration = properties["mqtt5Configuration"]
+    events.thing_type_event(ctx, thing_type, "UPDATED")
     return {}
 
 
@@ -214,6 +216,7 @@ def deprecate_thing_type(
     elif not thing_type.deprecated:
         thing_type.deprecated = True
         thing_type.deprecation_date = ctx.now()
+    events.thing_type_event(ctx, thing_type, "UPDATED")
     return {}
 
 
@@ -233,4 +236,5 @@ def delete_thing_type(ctx: RequestContext, *, thingTypeName: str) -> dict[str, A
     del tables.types[thingTypeName]
     tables.names.discard(thingTypeName)
     tag_store.forget(ctx, thing_type.arn)
+    events.thing_type_event(ctx, thing_type, "DELETED")
     return {}

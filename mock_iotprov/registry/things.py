@@ -32,7 +32,7 @@ from typing import Any
 
 from mock_iotprov.pagination import KeyIndex, SortedKeys, filtered_key_page, merged_key_page
 from mock_iotprov.protocol.errors import ServiceError, already_exists, invalid_request
-from mock_iotprov.registry import billing_groups, memberships
+from mock_iotprov.registry import billing_groups, events, groups, memberships
 from mock_iotprov.registry.attachments import attachments
 from mock_iotprov.registry.inputs import updated_attributes
 from mock_iotprov.registry.thing_records import (
@@ -215,27 +215,33 @@ def update_thing(
     check_thing_attributes(new_attributes, new_type)
     if attributePayload is None and thingTypeName is None and not removeThingType:
         return {}
+    previous_type = thing.thing_type_name
     if new_type != thing.thing_type_name:
         replace_thing_type(ctx, thing, new_type)
     replace_thing_attributes(ctx, thing, new_attributes)
     thing.version += 1
+    events.thing_event(ctx, thing, "UPDATED", previous_type)
     return {}
 
 
 def delete_thing(
     ctx: RequestContext, *, thingName: str, expectedVersion: int | None = None
 ) -> dict[str, Any]:
-    """DeleteThing: a missing thing is a success; a thing with principals attached is refused."""
+    """DeleteThing: a missing thing is a success; a thing with principals attached is refused.
+
+    The refusal is ``InvalidRequestException`` (400) with AWS's message, ``Cannot delete. Thing <name> is
+    still attached to one or more principals`` (as reported from the service, e.g. rebuy-de/aws-nuke#374).
+    """
     thing = thing_tables(ctx).things.get(thingName)
     if thing is None:
         return {}
     _check_version(thing, expectedVersion)
     principals = attachments(ctx).principals_of_thing(thingName)
     if principals:
-        raise invalid_request(
-            f"Cannot delete thing {thingName}: it still has {len(principals)} principal(s) attached. "
-            "Detach them with DetachThingPrincipal first."
-        )
+        # AWS's own words (InvalidRequestException, HTTP 400), as seen in service logs.
+        raise invalid_request(f"Cannot delete. Thing {thingName} is still attached to one or more principals")
+    groups.forget_thing(ctx, thingName)  # one membership event per group
     memberships.forget_thing(ctx, thingName, thing.thing_type_name)
     drop_thing_record(ctx, thing)
+    events.thing_event(ctx, thing, "DELETED")
     return {}

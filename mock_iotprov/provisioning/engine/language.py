@@ -22,11 +22,12 @@ with neither value nor ``Default`` is :class:`Pending`; the caller decides what 
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from mock_iotprov.bounded_json import JsonTooDeep, loads_bounded
 
 #: The top-level sections AWS documents for provisioning templates.
 SECTION_NAMES: tuple[str, ...] = ("Parameters", "Mappings", "Resources", "DeviceConfiguration")
@@ -38,12 +39,31 @@ SUPPORTED_FUNCTIONS = ("Ref", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::Sub", 
 #: characters); real templates nest about ten levels. The bound keeps evaluation iterative-safe.
 MAX_NESTING_DEPTH = 100
 
-_SUB_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 # IoT policy variables (``${iot:ClientId}``) and global condition keys (``${aws:SourceIp}``) are
 # left for the policy engine; ``AWS::...`` pseudo-parameter names are not policy variables.
 _POLICY_VARIABLE = re.compile(r"(?:iot|aws):(?!:)")
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 _MAX_INDEX_DIGITS = 18
+
+
+def sub_placeholders(text: str) -> Iterator[tuple[int, int]]:
+    r"""The ``(start, end)`` of each ``${...}`` placeholder of an ``Fn::Sub`` string, left to right.
+
+    A placeholder runs from ``${`` to the first ``}`` after it (``${a${b}`` is one placeholder named
+    ``a${b``). The scan is linear in ``len(text)``: once no ``}`` follows a ``${``, none follows any later
+    ``${`` either, so the scan stops instead of trying each remaining ``${`` in turn (the quadratic cost of
+    ``re.finditer(r"\$\{([^}]*)\}")`` on a string of unterminated ``${``).
+    """
+    position = 0
+    while True:
+        start = text.find("${", position)
+        if start < 0:
+            return
+        close = text.find("}", start + 2)
+        if close < 0:
+            return
+        yield start, close + 1
+        position = close + 1
 
 
 class TemplateError(Exception):
@@ -100,11 +120,11 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json(text: str) -> Any:
-    """Strict ``json.loads``: NaN/Infinity are refused. Every failure is a ``ValueError``."""
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueError("nesting is too deep") from None
+    """Strict ``json.loads``: NaN/Infinity are refused, nesting beyond ``MAX_NESTING_DEPTH`` too.
+
+    Every failure is a ``ValueError``, never a ``RecursionError``.
+    """
+    return loads_bounded(text, MAX_NESTING_DEPTH, parse_constant=_reject_constant)
 
 
 def function_name(node: Any) -> str | None:
@@ -206,6 +226,8 @@ def parse_template(body: str) -> TemplateSections:
         raise TemplateError("templateBody must be a string")
     try:
         document = parse_json(body)
+    except JsonTooDeep:
+        raise TemplateError(f"templateBody nests more than {MAX_NESTING_DEPTH} levels deep") from None
     except ValueError as error:
         raise TemplateError(f"templateBody is not valid JSON: {error}") from None
     if not isinstance(document, dict):
@@ -416,15 +438,15 @@ class Evaluator:
         pieces: list[str] = []
         pending: Pending | None = None
         position = 0
-        for match in _SUB_PLACEHOLDER.finditer(text):
-            pieces.append(text[position : match.start()])
-            position = match.end()
-            name = match.group(1)
+        for start, end in sub_placeholders(text):
+            pieces.append(text[position:start])
+            position = end
+            name = text[start + 2 : end - 1]
             if name.startswith("!"):
                 pieces.append("${" + name[1:] + "}")
                 continue
             if _POLICY_VARIABLE.match(name):
-                pieces.append(match.group(0))
+                pieces.append(text[start:end])
                 continue
             if name in variables:
                 value = variables[name]

@@ -1,0 +1,1 @@
+"""Fleet indexing: the indexing configuration, the query language (pure) and SearchIndex."""
