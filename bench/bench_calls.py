@@ -60,7 +60,15 @@ REGISTER_TEMPLATE = json.dumps(
 )
 # the events a user (or another library) can hook on a client; none may carry a handler of the mock
 _USER_EVENTS = ("provide-client-params", "before-parameter-build", "before-call", "after-call",
-                "before-send", "request-created", "needs-retry")
+                "choose-signer", "before-send", "request-created", "needs-retry")
+
+
+# the handlers the in-process door registers on every iot client (event, unique id)
+_DOOR_HANDLERS = (
+    ("before-call.iot", "mock_iotprov.before_call"),
+    ("before-send.iot", "mock_iotprov.before_send"),
+    ("choose-signer.iot", "mock_iotprov.choose_signer"),
+)
 
 
 def _client() -> Any:
@@ -170,15 +178,16 @@ def _assert_untouched(client: Any, operation_name: str) -> None:
 def _stubbed_client() -> Any:
     """A client of its own botocore session: nothing but the Stubber will be registered on it.
 
-    The in-process door hooks every ``iot`` client at creation (its ``before-call`` handler is inert while
-    no mock is active); that handler is taken off this client, so botocore's own handlers are all it has.
+    The in-process door hooks every ``iot`` client at creation (its handlers are inert while no mock is
+    active); they are taken off this client, so botocore's own handlers are all it has.
     What stays is the door's wrapper of ``BaseClient._make_api_call``, one "is a mock active?" test per call
     while the mock is paused."""
     session = botocore.session.Session()
     client = session.create_client(
         "iot", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
     )
-    client.meta.events.unregister("before-call.iot", unique_id="mock_iotprov.before_call")
+    for event, unique_id in _DOOR_HANDLERS:
+        client.meta.events.unregister(event, unique_id=unique_id)
     return client
 
 
