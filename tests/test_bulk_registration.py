@@ -62,13 +62,17 @@ def put_lines(s3: Any, key: str, lines: list[Any]) -> None:
     s3.put_object(Bucket=BUCKET, Key=key, Body=body.encode())
 
 
-def report(s3: Any, link: str) -> list[dict[str, Any]]:
+def report_text(s3: Any, link: str) -> str:
     parts = urlsplit(link)
     key = unquote(parts.path.lstrip("/"))
     if key.startswith(BUCKET + "/"):
         key = key[len(BUCKET) + 1 :]
-    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
-    return [json.loads(line) for line in body.splitlines()]
+    text: str = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    return text
+
+
+def report(s3: Any, link: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in report_text(s3, link).splitlines()]
 
 
 def start(iot: Any, key: str = "input.json", template: str = TEMPLATE) -> str:
@@ -134,6 +138,11 @@ def test_bulk_task_provisions_every_line_and_reports(aws: Any) -> None:
     assert error_line["lineNumber"] == 2
     encoded = [(json.dumps(line) + "\n").encode() for line in lines]
     assert error_line["offset"] == len(encoded[0]) + len(encoded[1])
+    # byte for byte as a real error file: compact JSON, these keys in this order, one object per line
+    raw = report_text(s3, errors_link)
+    assert raw.startswith('{"errorMessage":"com.amazonaws.services.iot.model.')
+    assert raw.endswith(f'","lineNumber":2,"offset":{error_line["offset"]},"response":null}}\n')
+    assert report_text(s3, results_link).startswith('{"response":{"CertificatePem":"-----BEGIN CERTIFICATE')
     message = error_line["errorMessage"]
     assert message.startswith("com.amazonaws.services.iot.model.ResourceRegistrationFailureException: ")
     assert "Thing Type 123456789012:missing not found." in message
@@ -179,21 +188,33 @@ def test_without_any_s3_the_task_fails_and_nothing_is_sent(iot_provisioning: Moc
     assert "no S3 is available to the mock" in task["message"]
 
 
+class Gate:
+    """``entered`` once a task has read its input and reached its first line; lines wait for ``opened``."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+    def set(self) -> None:
+        self.opened.set()
+
+
 @pytest.fixture
-def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+def gate(monkeypatch: pytest.MonkeyPatch) -> Gate:
     """Hold every line until the test opens the gate (so a task is reliably still running)."""
-    opened = threading.Event()
+    held_lines = Gate()
     real = bulk_registration._register_line
 
     def held(*args: Any) -> Any:
-        opened.wait(30)
+        held_lines.entered.set()
+        held_lines.opened.wait(30)
         return real(*args)
 
     monkeypatch.setattr(bulk_registration, "_register_line", held)
-    return opened
+    return held_lines
 
 
-def test_one_task_at_a_time_and_stop(aws: Any, gate: threading.Event) -> None:
+def test_one_task_at_a_time_and_stop(aws: Any, gate: Gate) -> None:
     mock, iot, s3 = aws
     certificate = iot.create_keys_and_certificate(setAsActive=True)["certificateId"]
     put_lines(
@@ -202,7 +223,13 @@ def test_one_task_at_a_time_and_stop(aws: Any, gate: threading.Event) -> None:
         [{"ThingName": f"t{i}", "Serial": "s", "CertificateId": certificate} for i in range(5)],
     )
     task_id = start(iot)
-    assert iot.describe_thing_registration_task(taskId=task_id)["status"] == "InProgress"
+    running = iot.describe_thing_registration_task(taskId=task_id)
+    assert running["status"] == "InProgress"
+    assert (running["successCount"], running["failureCount"], running["percentageProgress"]) == (0, 0, 0)
+    # no report exists before the task has ended
+    assert (
+        iot.list_thing_registration_task_reports(taskId=task_id, reportType="RESULTS")["resourceLinks"] == []
+    )
     code, status, _ = failure(
         iot.start_thing_registration_task,
         templateBody=TEMPLATE,
@@ -362,3 +389,88 @@ def test_bulk_task_signs_the_csr_of_every_line(aws: Any) -> None:
     assert (
         iot.list_thing_registration_task_reports(taskId=task_id, reportType="ERRORS")["resourceLinks"] == []
     )
+
+
+def test_missing_input_bucket_fails_the_task(aws: Any) -> None:
+    mock, iot, _ = aws
+    task_id = iot.start_thing_registration_task(
+        templateBody=TEMPLATE, inputFileBucket="no-such-bucket", inputFileKey="input.json", roleArn=ROLE
+    )["taskId"]
+    assert mock.wait_for_registration_tasks(timeout=60)
+    task = iot.describe_thing_registration_task(taskId=task_id)
+    assert task["status"] == "Failed"
+    assert task["message"].startswith(
+        "Unable to read the input file s3://no-such-bucket/input.json: NoSuchBucket"
+    )
+
+
+def test_reports_that_cannot_be_written_fail_the_task(aws: Any, gate: Gate) -> None:
+    """The input was read, then the bucket went away: the reports cannot be written, the task is Failed."""
+    mock, iot, s3 = aws
+    certificate = iot.create_keys_and_certificate(setAsActive=True)["certificateId"]
+    put_lines(s3, "input.json", [{"ThingName": "late", "Serial": "1", "CertificateId": certificate}])
+    task_id = start(iot)
+    assert gate.entered.wait(30)
+    s3.delete_object(Bucket=BUCKET, Key="input.json")
+    s3.delete_bucket(Bucket=BUCKET)
+    gate.set()
+    assert mock.wait_for_registration_tasks(timeout=60)
+    task = iot.describe_thing_registration_task(taskId=task_id)
+    assert task["status"] == "Failed"
+    assert task["message"].startswith(f"Unable to write the task reports to s3://{BUCKET}: NoSuchBucket")
+    assert (
+        iot.list_thing_registration_task_reports(taskId=task_id, reportType="RESULTS")["resourceLinks"] == []
+    )
+
+
+def test_an_ended_task_cannot_be_stopped(aws: Any) -> None:
+    mock, iot, s3 = aws
+    certificate = iot.create_keys_and_certificate(setAsActive=True)["certificateId"]
+    put_lines(s3, "input.json", [{"ThingName": "done", "Serial": "1", "CertificateId": certificate}])
+    completed = start(iot)
+    assert mock.wait_for_registration_tasks(timeout=60)
+    failed = start(iot, key="missing.json")
+    assert mock.wait_for_registration_tasks(timeout=60)
+    for task_id, status in ((completed, "Completed"), (failed, "Failed")):
+        assert iot.describe_thing_registration_task(taskId=task_id)["status"] == status
+        code, http_status, _ = failure(iot.stop_thing_registration_task, taskId=task_id)
+        assert (code, http_status) == ("InvalidRequestException", 400)
+        assert iot.describe_thing_registration_task(taskId=task_id)["status"] == status
+
+
+def test_report_links_page_and_follow_the_report_type(aws: Any) -> None:
+    mock, iot, s3 = aws
+    certificate = iot.create_keys_and_certificate(setAsActive=True)["certificateId"]
+    put_lines(
+        s3,
+        "input.json",
+        [
+            {"ThingName": "good", "Serial": "1", "CertificateId": certificate},
+            {"ThingName": "bad", "Serial": "2", "ThingType": "missing", "CertificateId": certificate},
+        ],
+    )
+    task_id = start(iot)
+    assert mock.wait_for_registration_tasks(timeout=60)
+    links = {}
+    for report_type in ("RESULTS", "ERRORS"):
+        page = iot.list_thing_registration_task_reports(taskId=task_id, reportType=report_type, maxResults=1)
+        assert page["reportType"] == report_type
+        assert "nextToken" not in page
+        [links[report_type]] = page["resourceLinks"]
+        pages = iot.get_paginator("list_thing_registration_task_reports").paginate(
+            taskId=task_id, reportType=report_type, PaginationConfig={"PageSize": 1}
+        )
+        assert [link for p in pages for link in p["resourceLinks"]] == [links[report_type]]
+    assert [line["lineNumber"] for line in report(s3, links["RESULTS"])] == [1]
+    assert [line["lineNumber"] for line in report(s3, links["ERRORS"])] == [2]
+    code, status, _ = failure(
+        iot.list_thing_registration_task_reports, taskId=task_id, reportType="RESULTS", nextToken="###"
+    )
+    assert (code, status) == ("InvalidRequestException", 400)
+    from tests.helpers import iot_client
+
+    unchecked = iot_client(validate=False)
+    code, status, _ = failure(
+        unchecked.list_thing_registration_task_reports, taskId=task_id, reportType="RESULTS", maxResults=251
+    )
+    assert (code, status) == ("InvalidRequestException", 400)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from mock_iotprov import MockIotProvisioning
+from mock_iotprov.doors.server import IotProvisioningServer
 from mock_iotprov.indexing.search import set_connectivity_source
 from tests.helpers import failure, iot_client
 
@@ -196,3 +199,58 @@ def test_invalid_inputs_are_invalid_requests(
     assert (
         client.get_indexing_configuration()["thingIndexingConfiguration"]["thingIndexingMode"] == "REGISTRY"
     )
+
+
+def test_search_on_a_disabled_thing_groups_index_fails(iot: Any) -> None:
+    iot.update_indexing_configuration(thingIndexingConfiguration={"thingIndexingMode": "REGISTRY"})
+    iot.create_thing_group(thingGroupName="g")
+    assert iot.list_indices()["indexNames"] == ["AWS_Things"]
+    code, status, response = failure(iot.search_index, indexName="AWS_ThingGroups", queryString="*")
+    assert (code, status) == ("ResourceNotFoundException", 404)
+    assert response["Error"]["Message"] == NOT_ENABLED.replace("AWS_Things", "AWS_ThingGroups")
+    assert failure(iot.describe_index, indexName="AWS_ThingGroups")[:2] == ("ResourceNotFoundException", 404)
+    enable(iot)
+    iot.update_indexing_configuration(thingGroupIndexingConfiguration={"thingGroupIndexingMode": "OFF"})
+    assert failure(iot.search_index, indexName="AWS_ThingGroups", queryString="*")[0] == (
+        "ResourceNotFoundException"
+    )
+    assert names(iot.search_index(queryString="*")) == []  # AWS_Things stays on
+
+
+def test_search_thing_groups_pages_with_next_token(iot: Any) -> None:
+    enable(iot)
+    for i in range(5):
+        iot.create_thing_group(thingGroupName=f"g{i}")
+    seen: list[list[str]] = []
+    token: str | None = None
+    while True:
+        extra = {} if token is None else {"nextToken": token}
+        page = iot.search_index(
+            indexName="AWS_ThingGroups", queryString="thingGroupName:g*", maxResults=2, **extra
+        )
+        assert page["things"] == []
+        seen.append([group["thingGroupName"] for group in page["thingGroups"]])
+        token = page.get("nextToken")
+        if token is None:
+            break
+    assert seen == [["g0", "g1"], ["g2", "g3"], ["g4"]]
+
+
+def test_indexing_over_the_local_endpoint() -> None:
+    with IotProvisioningServer(port=0) as server:
+        client = boto3.client(
+            "iot",
+            region_name="us-east-1",
+            endpoint_url=server.url,
+            aws_access_key_id="x",
+            aws_secret_access_key="y",
+            config=Config(retries={"max_attempts": 0}),
+        )
+        code, status, response = failure(client.search_index, queryString="*")
+        assert (code, status, response["Error"]["Message"]) == ("ResourceNotFoundException", 404, NOT_ENABLED)
+        enable(client)
+        assert client.describe_index(indexName="AWS_Things")["indexStatus"] == "ACTIVE"
+        client.create_thing(thingName="remote", attributePayload={"attributes": {"floor": "3"}})
+        assert names(client.search_index(queryString="attributes.floor>2")) == ["remote"]
+        code, status, _ = failure(client.search_index, queryString="thingName:(open")
+        assert (code, status) == ("InvalidQueryException", 400)

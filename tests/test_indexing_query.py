@@ -95,6 +95,16 @@ CASES = [
     ("-(thingGroupNames:home OR thingName:lamp)", {"Sensor-1"}),
     ("shadow.reported.battery:5", set()),  # a field nothing has matches nothing
     ("thingName:tv\\-living", {"tv-living"}),
+    # the guide's combined examples: AND then a juxtaposed NOT; a range, a bare group and a NOT
+    ("attributes.model:lcd AND attributes.watts>100 NOT attributes.watts>200", {"tv-kitchen"}),
+    ("attributes.watts:{70 TO 100} (plasma OR legacy) NOT attributes.model:legacy", {"tv-living"}),
+    ("attributes.watts : [75 TO 80]", {"tv-living", "lamp"}),  # spaces around the colon
+    ("attributes.watts > 100", {"tv-kitchen"}),
+    ("attributes.watts:5.5", {"Sensor-1"}),
+    ("thingGroupNames:*", {"tv-living", "tv-kitchen"}),
+    ("thingTypeName:television AND NOT thingGroupNames:screens", {"tv-kitchen"}),
+    ("NOT NOT thingName:lamp", {"lamp"}),
+    ("thingName:lamp OR (thingTypeName:television AND connectivity.connected:true)", {"lamp", "tv-living"}),
 ]
 
 

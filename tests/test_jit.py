@@ -12,7 +12,7 @@ import time_machine
 from mock_iotprov import MockIotProvisioning
 from mock_iotprov.pki import certificate_id
 from tests.device_support import hello_for
-from tests.helpers import ROLE_ARN
+from tests.helpers import ROLE_ARN, pem_text, subject_name
 from tests.jit_support import DAY, JITP_TEMPLATE, AutoRegisteringCA, prepare_jitp_registry
 from tests.policy_support import allow_everything
 
@@ -49,6 +49,47 @@ def test_jitp_provisions_on_first_connect_and_drops_it(
     assert hooks.authorize(second.principal, "bulb-1", "iot:Publish", "lights/bulb-1/state")
     assert not hooks.authorize(second.principal, "bulb-1", "iot:Publish", "lights/bulb-2/state")
     assert not hooks.admit(hello_for(device.certificate_pem, "bulb-2")).accepted  # policy: client id = thing
+
+
+def test_jitp_fills_every_certificate_parameter_from_the_subject(
+    iot_provisioning: MockIotProvisioning, iot: Any, authority: AutoRegisteringCA
+) -> None:
+    fields = {
+        "Country": ("COUNTRY_NAME", "DE"),
+        "Organization": ("ORGANIZATION_NAME", "Example-Corp"),
+        "OrganizationalUnit": ("ORGANIZATIONAL_UNIT_NAME", "Lighting"),
+        "DistinguishedNameQualifier": ("DN_QUALIFIER", "dnq-7"),
+        "StateName": ("STATE_OR_PROVINCE_NAME", "Bavaria"),
+        "SerialNumber": ("SERIAL_NUMBER", "SN-0099"),
+    }
+    parameters = ["CommonName", "Id", *fields]
+    template = {
+        "Parameters": {f"AWS::IoT::Certificate::{name}": {"Type": "String"} for name in parameters},
+        "Resources": {
+            "thing": {
+                "Type": "AWS::IoT::Thing",
+                "Properties": {
+                    "ThingName": {"Ref": "AWS::IoT::Certificate::CommonName"},
+                    "ThingTypeName": "lamp",  # a thing without a type has at most three attributes
+                    "AttributePayload": {
+                        name: {"Ref": f"AWS::IoT::Certificate::{name}"} for name in ["Id", *fields]
+                    },
+                },
+            },
+            "certificate": {
+                "Type": "AWS::IoT::Certificate",
+                "Properties": {"CertificateId": {"Ref": "AWS::IoT::Certificate::Id"}, "Status": "ACTIVE"},
+            },
+        },
+    }
+    iot.create_thing_type(thingTypeName="lamp")
+    authority.register_for_jit(iot, json.dumps(template))
+    device = authority.issue(subject_name("lamp-all", **dict(fields.values())))
+    first = iot_provisioning.device_service.admit(hello_for(pem_text(device), "lamp-all"))
+    assert first.close_without_connack and "registered" in first.reason, first.reason
+    expected = {name: value for name, (_, value) in fields.items()}
+    expected["Id"] = certificate_id(device)
+    assert iot.describe_thing(thingName="lamp-all")["attributes"] == expected
 
 
 def test_jitp_with_a_stored_jitp_template(
@@ -90,19 +131,31 @@ def test_jitp_template_failure_changes_nothing(
     assert iot.list_things()["things"] == []
 
 
-@pytest.mark.parametrize("problem", ["inactive CA", "auto-registration off", "expired", "not yet valid"])
+@pytest.mark.parametrize("template", [None, JITP_TEMPLATE], ids=["JITR", "JITP"])
+@pytest.mark.parametrize(
+    "problem", ["inactive CA", "auto-registration off", "expired", "not yet valid", "forged issuer"]
+)
 def test_no_just_in_time_registration_when_the_checks_fail(
-    iot_provisioning: MockIotProvisioning, iot: Any, authority: AutoRegisteringCA, problem: str
+    iot_provisioning: MockIotProvisioning,
+    iot: Any,
+    authority: AutoRegisteringCA,
+    problem: str,
+    template: str | None,
 ) -> None:
-    ca_id = authority.register_for_jit(iot, active=problem != "inactive CA")
+    prepare_jitp_registry(iot)
+    ca_id = authority.register_for_jit(iot, template, active=problem != "inactive CA")
     if problem == "auto-registration off":
         iot.update_ca_certificate(certificateId=ca_id, newAutoRegistrationStatus="DISABLE")
     now = datetime.datetime.now(UTC)
     not_before = {"expired": now - 400 * DAY, "not yet valid": now + DAY}.get(problem)
-    device = authority.device("late", not_before=not_before)
+    # an impostor CA with the registered CA's subject name but another key
+    signer = AutoRegisteringCA.create("JIT Device CA") if problem == "forged issuer" else authority
+    assert signer.certificate.subject == authority.certificate.subject
+    device = signer.device("late", not_before=not_before)
     refused = iot_provisioning.device_service.admit(hello_for(device.certificate_pem, "late"))
     assert not refused.accepted and not refused.close_without_connack and not refused.events
     assert iot.list_certificates()["certificates"] == []
+    assert iot.list_things()["things"] == []
 
 
 def test_jitr_registers_pending_activation_publishes_the_event_and_drops(
@@ -152,4 +205,17 @@ def test_jitr_certificate_revoked_by_the_lambda_stays_out(
     assert hooks.admit(hello_for(device.certificate_pem, "intruder")).close_without_connack
     iot.update_certificate(certificateId=certificate_id(device.certificate), newStatus="REVOKED")
     refused = hooks.admit(hello_for(device.certificate_pem, "intruder"))
+    assert not refused.accepted and not refused.close_without_connack and not refused.events
+
+
+@pytest.mark.parametrize("change", [{"newStatus": "INACTIVE"}, {"newAutoRegistrationStatus": "DISABLE"}])
+def test_pending_certificate_gets_no_event_once_its_ca_stops_auto_registering(
+    iot_provisioning: MockIotProvisioning, iot: Any, authority: AutoRegisteringCA, change: dict[str, str]
+) -> None:
+    ca_id = authority.register_for_jit(iot)
+    device = authority.device("waiting")
+    hooks = iot_provisioning.device_service
+    assert hooks.admit(hello_for(device.certificate_pem, "waiting")).events
+    iot.update_ca_certificate(certificateId=ca_id, **change)
+    refused = hooks.admit(hello_for(device.certificate_pem, "waiting"))
     assert not refused.accepted and not refused.close_without_connack and not refused.events

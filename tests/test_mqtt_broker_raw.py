@@ -356,6 +356,22 @@ def test_retained_messages(broker: MqttBroker, cert: ClientCert) -> None:
     assert publish_ack(later, "x", b"") == p.PubAck(9)  # nothing retained was sent again before this
 
 
+def test_retained_message_needs_receive_permission(
+    broker: MqttBroker, hooks: FakeHooks, cert: ClientCert
+) -> None:
+    hooks.denied = {("iot:Receive", "state/hidden")}
+    publisher = RawClient(broker.port, cert)
+    publisher.connect("publisher")
+    assert isinstance(publish_ack(publisher, "state/hidden", b"1", retain=True), p.PubAck)
+    assert isinstance(publish_ack(publisher, "state/shown", b"2", retain=True), p.PubAck)
+    late = RawClient(broker.port, cert)
+    late.connect("late")
+    subscribe(late, "state/+")
+    shown = late.receive()
+    assert isinstance(shown, p.Publish) and shown.topic == "state/shown"
+    assert publish_ack(late, "x", b"") == p.PubAck(9)  # nothing else was sent before this answer
+
+
 def test_v5_topic_alias_and_message_properties(broker: MqttBroker, cert: ClientCert) -> None:
     receiver = RawClient(broker.port, cert, p.MQTT_5)
     receiver.connect("receiver")

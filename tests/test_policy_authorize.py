@@ -65,6 +65,42 @@ def test_exclusive_thing_is_the_connection_thing_whatever_the_client_id(
     assert iot_provisioning.authorize(cid, "iot:Publish", "meter/reading", client_id="another-id").allowed
 
 
+def test_is_attached_follows_the_client_id_and_the_certificates_things(
+    iot_provisioning: MockIotProvisioning, iot: Any, certificate: dict[str, Any]
+) -> None:
+    # AWS's thing-policy example: connect only when the certificate is attached to the thing evaluated.
+    is_attached = {"Bool": {"iot:Connection.Thing.IsAttached": ["true"]}}
+    policy(iot, "attached-only", allow("iot:Connect", "*", Condition=is_attached))
+    iot.attach_policy(policyName="attached-only", target=certificate["certificateArn"])
+    iot.create_thing(thingName="door")
+    iot.create_thing(thingName="window")
+    iot.attach_thing_principal(thingName="door", principal=certificate["certificateArn"])
+    cid = certificate["certificateId"]
+    assert iot_provisioning.authorize(cid, "iot:Connect", "door", client_id="door").allowed
+    assert not iot_provisioning.authorize(cid, "iot:Connect", "window", client_id="window").allowed
+    assert not iot_provisioning.authorize(cid, "iot:Connect", "nobody", client_id="nobody").allowed
+    iot.detach_thing_principal(thingName="door", principal=certificate["certificateArn"])
+    assert not iot_provisioning.authorize(cid, "iot:Connect", "door", client_id="door").allowed
+
+
+def test_group_policies_of_the_exclusive_thing_apply_whatever_the_client_id(
+    iot_provisioning: MockIotProvisioning, iot: Any, certificate: dict[str, Any]
+) -> None:
+    iot.create_thing_group(thingGroupName="meters")
+    policy(iot, "meters-policy", allow("iot:Publish", ARN + "topic/meters/*"))
+    iot.attach_policy(policyName="meters-policy", target=ARN + "thinggroup/meters")
+    iot.create_thing(thingName="meter-9")
+    iot.add_thing_to_thing_group(thingName="meter-9", thingGroupName="meters")
+    iot.attach_thing_principal(
+        thingName="meter-9", principal=certificate["certificateArn"], thingPrincipalType="EXCLUSIVE_THING"
+    )
+    decision = iot_provisioning.authorize(
+        certificate["certificateId"], "iot:Publish", "meters/9", client_id="x"
+    )
+    assert decision.allowed and decision.statement is not None
+    assert decision.statement.policy_name == "meters-policy"
+
+
 def test_only_the_default_version_counts(
     iot_provisioning: MockIotProvisioning, iot: Any, certificate: dict[str, Any]
 ) -> None:

@@ -90,6 +90,23 @@ CASES: dict[str, Case] = {
         "topicfilter/sensors/temp",
         False,
     ),
+    "plus-in-topicfilter-matches-only-itself": Case(
+        [allow("iot:Subscribe", full("topicfilter/a/+"))],
+        "iot:Subscribe",
+        "topicfilter/a/+",
+        True,
+        deciding=0,
+    ),
+    "plus-in-topicfilter-is-not-a-wildcard": Case(
+        [allow("iot:Subscribe", full("topicfilter/a/+"))], "iot:Subscribe", "topicfilter/a/b", False
+    ),
+    "star-in-topicfilter-covers-a-narrower-filter": Case(
+        [allow("iot:Subscribe", full("topicfilter/a/*"))],
+        "iot:Subscribe",
+        "topicfilter/a/+",
+        True,
+        deciding=0,
+    ),
     "plus-in-topic-is-literal": Case(
         [allow("iot:Publish", full("topic/a/+/c"))], "iot:Publish", "topic/a/b/c", False
     ),

@@ -253,7 +253,7 @@ def test_a_mock_with_its_broker_publishes_registry_events_and_connectivity(
     from cryptography.hazmat.primitives import serialization
 
     from mock_iotprov.mqtt import packets as p
-    from tests.mqtt_support import ClientCert, RawClient
+    from tests.mqtt_support import ClientCert, RawClient, wait_until
 
     iot = iot_client()
     keys = iot.create_keys_and_certificate(setAsActive=True)
@@ -287,7 +287,59 @@ def test_a_mock_with_its_broker_publishes_registry_events_and_connectivity(
         assert message.topic == "$aws/events/thingGroup/fleet-a/created"
         assert json.loads(message.payload)["thingGroupId"] == created["thingGroupId"]
         iot.create_thing(thingName="gateway")
+        iot.create_thing(thingName="spare")
         found = iot.search_index(queryString="connectivity.connected:true")["things"]
         assert [thing["thingName"] for thing in found] == ["gateway"]
+        offline = iot.search_index(queryString="connectivity.connected:false")["things"]
+        assert [(t["thingName"], t["connectivity"]) for t in offline] == [("spare", {"connected": False})]
+        client.close()
+        # once the broker has seen the connection go, the index says so
+        wait_until(lambda: iot.search_index(queryString="connectivity.connected:true")["things"] == [])
+        found = iot.search_index(queryString="connectivity.connected:false")["things"]
+        assert [thing["thingName"] for thing in found] == ["gateway", "spare"]
     finally:
         client.close()
+
+
+def test_failed_group_type_and_membership_calls_publish_nothing(
+    iot: Any, published: list[tuple[str, dict[str, Any]]]
+) -> None:
+    enable(iot, "THING_GROUP", "THING_TYPE", "THING_GROUP_MEMBERSHIP", "THING_GROUP_HIERARCHY")
+    iot.create_thing_group(thingGroupName="root")
+    iot.create_thing_group(thingGroupName="leaf", parentGroupName="root")
+    iot.create_thing_type(thingTypeName="kind")
+    before = list(published)
+    assert failure(iot.create_thing_group, thingGroupName="orphan", parentGroupName="nowhere")[0] == (
+        "InvalidRequestException"
+    )
+    assert (
+        failure(
+            iot.update_thing_group,
+            thingGroupName="root",
+            thingGroupProperties={"thingGroupDescription": "x"},
+            expectedVersion=7,
+        )[0]
+        == "VersionConflictException"
+    )
+    # root still has a child group
+    assert failure(iot.delete_thing_group, thingGroupName="root")[0] == "InvalidRequestException"
+    assert failure(iot.deprecate_thing_type, thingTypeName="unknown")[0] == "ResourceNotFoundException"
+    assert failure(iot.add_thing_to_thing_group, thingGroupName="leaf", thingName="ghost")[0] == (
+        "ResourceNotFoundException"
+    )
+    assert published == before
+    assert iot.describe_thing_group(thingGroupName="root")["version"] == 1
+
+
+def test_only_enabled_types_publish(iot: Any, published: list[tuple[str, dict[str, Any]]]) -> None:
+    enable(iot, "THING")
+    iot.create_thing_type(thingTypeName="kind")
+    iot.create_thing_group(thingGroupName="parent")
+    iot.create_thing_group(thingGroupName="child", parentGroupName="parent")
+    iot.create_thing(thingName="member", thingTypeName="kind")
+    iot.add_thing_to_thing_group(thingGroupName="child", thingName="member")
+    assert topics(published) == ["$aws/events/thing/member/created"]
+    iot.update_event_configurations(eventConfigurations={"THING": {"Enabled": False}})
+    iot.update_thing(thingName="member", attributePayload={"attributes": {"a": "1"}})
+    iot.delete_thing(thingName="member")
+    assert topics(published) == ["$aws/events/thing/member/created"]

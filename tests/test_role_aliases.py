@@ -68,10 +68,29 @@ def test_role_arn_must_name_an_iam_role(iot: Any, role_arn: str) -> None:
     assert iot.describe_role_alias(roleAlias="r")["roleAliasDescription"]["roleArn"] == ROLE
 
 
-def test_bad_alias_name_is_invalid(iot_provisioning: Any) -> None:
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("create_role_alias", {"roleArn": ROLE}),
+        ("describe_role_alias", {}),
+        ("update_role_alias", {"credentialDurationSeconds": 1000}),
+        ("delete_role_alias", {}),
+    ],
+)
+def test_bad_alias_name_is_invalid(iot_provisioning: Any, operation: str, params: dict[str, Any]) -> None:
     client = iot_client(validate=False)
-    code, status, _ = failure(client.create_role_alias, roleAlias="has space", roleArn=ROLE)
+    code, status, _ = failure(getattr(client, operation), roleAlias="has space", **params)
     assert (code, status) == ("InvalidRequestException", 400)
+
+
+@pytest.mark.parametrize("duration", [899, 43201])
+def test_update_with_a_duration_outside_the_range_is_invalid(iot_provisioning: Any, duration: int) -> None:
+    client = iot_client(validate=False)
+    client.create_role_alias(roleAlias="kept", roleArn=ROLE)
+    code, status, _ = failure(client.update_role_alias, roleAlias="kept", credentialDurationSeconds=duration)
+    assert (code, status) == ("InvalidRequestException", 400)
+    described = client.describe_role_alias(roleAlias="kept")["roleAliasDescription"]
+    assert described["credentialDurationSeconds"] == 3600
 
 
 def test_missing_alias_is_not_found_for_describe_update_delete(iot: Any) -> None:

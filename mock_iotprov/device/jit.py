@@ -22,7 +22,8 @@ Behaviour reproduced (AWS IoT developer guide, "Just-in-time registration" auto-
   (``PENDING_ACTIVATION``), ``awsAccountId`` and ``certificateRegistrationTimestamp`` (epoch milliseconds
   as a string, as AWS's published events show). The same event is published again whenever a device
   presents a certificate still ``PENDING_ACTIVATION`` under such a CA (AWS: "or when a client presents a
-  certificate in the PENDING_ACTIVATION status").
+  certificate in the PENDING_ACTIVATION status"), as long as that CA is still ``ACTIVE`` with
+  auto-registration enabled.
 - Either way this first connection is dropped without a CONNACK; the device's reconnect is judged like any
   other (after JITP: the template's certificate status and policy; after JITR: once a test, acting as the
   JITR Lambda, calls ``UpdateCertificate(ACTIVE)`` and attaches a policy).
@@ -146,13 +147,15 @@ def _register(ctx: RequestContext, ca: CACertificate, certificate: x509.Certific
     return _drop(reason, (registered_event(ctx, record),))
 
 
+def _auto_registering(ca: CACertificate) -> bool:
+    return ca.status == certificates.ACTIVE and ca.auto_registration_status == ENABLE
+
+
 def _first_connection_in(ctx: RequestContext, certificate: x509.Certificate) -> Admission | None:
     issuers = registered_issuers(ctx, certificate)
     if not issuers:
         return None
-    usable = [
-        ca for ca in issuers if ca.status == certificates.ACTIVE and ca.auto_registration_status == ENABLE
-    ]
+    usable = [ca for ca in issuers if _auto_registering(ca)]
     if not usable:
         return Admission(False, reason="The certificate's CA is not ACTIVE with auto-registration enabled.")
     try:
@@ -175,7 +178,7 @@ def _pending_again(ctx: RequestContext, record: certificates.Certificate) -> Adm
     if record.status != certificates.PENDING_ACTIVATION or record.ca_certificate_id is None:
         return None
     for ca in registered_issuers(ctx, record.certificate):
-        if ca.certificate_id == record.ca_certificate_id and ca.auto_registration_status == ENABLE:
+        if ca.certificate_id == record.ca_certificate_id and _auto_registering(ca):
             reason = f"The certificate {record.certificate_id} is PENDING_ACTIVATION."
             return _drop(reason, (registered_event(ctx, record),))
     return None

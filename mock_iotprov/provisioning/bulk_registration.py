@@ -15,7 +15,8 @@ Behaviour reproduced (developer guide "Bulk registration", API reference, spec s
   "offset": n}``; error lines are ``{"errorMessage": "com.amazonaws.services.iot.model.<Code>: <message>
   (Service: AWSIot; Status Code: <status>; Error Code: <Code>; Request ID: <id>; Proxy: null)",
   "lineNumber": n, "offset": n, "response": null}`` (a real error file), ``lineNumber`` counting from 1 and
-  ``offset`` the byte offset just past the line.
+  ``offset`` the byte offset just past the line; lines are written compact (no spaces after ``,`` and
+  ``:``), as in that file.
 - Statuses: ``InProgress`` → ``Completed`` (even when lines failed); ``Failed`` when the input file cannot be
   read or the reports cannot be written (``message`` says why); ``StopThingRegistrationTask`` →
   ``Cancelling`` → ``Cancelled`` after the line being provisioned (lines done stay done).
@@ -118,6 +119,11 @@ def _java_error(error: ServiceError) -> str:
     )
 
 
+def _report_line(entry: dict[str, Any]) -> str:
+    """One report line, compact as in AWS's report files (``{"errorMessage":"...","lineNumber":1,...}``)."""
+    return json.dumps(entry, separators=(",", ":"))
+
+
 def _line_parameters(text: str) -> dict[str, str]:
     try:
         parsed = json.loads(text)
@@ -195,7 +201,7 @@ def _run(ctx: RequestContext, task: RegistrationTask) -> None:
                 "offset": offset,
                 "response": None,
             }
-            errors.append(json.dumps(entry))
+            errors.append(_report_line(entry))
         except Exception as exc:  # never let a line kill the task
             failure = ServiceError("InternalFailureException", f"Unexpected failure: {exc!r}")
             entry = {
@@ -204,9 +210,9 @@ def _run(ctx: RequestContext, task: RegistrationTask) -> None:
                 "offset": offset,
                 "response": None,
             }
-            errors.append(json.dumps(entry))
+            errors.append(_report_line(entry))
         else:
-            results.append(json.dumps({"response": response, "lineNumber": number, "offset": offset}))
+            results.append(_report_line({"response": response, "lineNumber": number, "offset": offset}))
         with ctx.store.lock:
             task.success_count, task.failure_count = len(results), len(errors)
             task.percentage = done * 100 // len(lines)
