@@ -253,7 +253,7 @@ def run_suite(directory: Path) -> SuiteRun:
     )
     wall = time.perf_counter() - started
     if completed.returncode != 0:
-        output = completed.stdout[-3000:] + completed.stderr[-2000:]
+        output = completed.stdout[:3000] + "\n...\n" + completed.stdout[-1500:] + completed.stderr[-2000:]
         raise RuntimeError(f"suite {directory.name} failed:\n{output}")
     durations = list(json.loads(durations_file.read_text()).values())
     return SuiteRun(wall, durations)

@@ -42,6 +42,8 @@ def median_seconds(action: Callable[[], object], runs: int, warmup: int = 0) -> 
 
 
 def fmt_us(seconds: float) -> str:
+    if seconds < 1e-5:
+        return f"{seconds * 1e6:,.1f} µs"
     return f"{seconds * 1e6:,.0f} µs" if seconds < 0.01 else f"{seconds * 1e3:,.1f} ms"
 
 

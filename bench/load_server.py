@@ -43,6 +43,35 @@ PATHS = {
     "describe_provisioning_template": f"/provisioning-templates/{RESOURCE_NAME}",
 }
 STARTUP_TIMEOUT_SECONDS = 60.0
+# The floor of any server built on http.server: a minimal HTTP/1.1 keep-alive handler that parses each
+# request as http.server does and writes one prebuilt response (a describe_thing answer, as mock_iotprov
+# gives it), doing nothing else.
+PREBUILT_BODY = (
+    '{"attributes":{"model":"bench"},"defaultClientId":"bench-resource","thingArn":'
+    '"arn:aws:iot:us-east-1:123456789012:thing/bench-resource","thingId":"6febb896-d16d-4806-9ef6-68e0e19969b4",'
+    '"thingName":"bench-resource","version":1}'
+)
+_STDLIB_CHILD = (
+    "import sys\n"
+    "from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer\n"
+    "BODY = sys.argv[1].encode()\n"
+    "RESPONSE = (b'HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n'\n"
+    "            b'x-amzn-requestid: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\\r\\n'\n"
+    "            b'content-length: ' + str(len(BODY)).encode() + b'\\r\\n\\r\\n' + BODY)\n"
+    "class Handler(BaseHTTPRequestHandler):\n"
+    "    protocol_version = 'HTTP/1.1'\n"
+    "    def do_GET(self):\n"
+    "        self.wfile.write(RESPONSE)\n"
+    "    do_POST = do_GET\n"
+    "    def log_message(self, *args):\n"
+    "        pass\n"
+    "class Server(ThreadingHTTPServer):\n"
+    "    daemon_threads = True\n"
+    "    request_queue_size = 128\n"
+    "server = Server(('127.0.0.1', 0), Handler)\n"
+    "print('stdlib listening on http://127.0.0.1:%d' % server.server_address[1], flush=True)\n"
+    "server.serve_forever()\n"
+)
 _MOTO_CHILD = (
     "import logging, sys\n"
     "logging.getLogger('werkzeug').setLevel(logging.ERROR)\n"
@@ -179,6 +208,13 @@ def mock_iotprov_server(in_subprocess: bool) -> Iterator[int]:
 
     with IotProvisioningServer(port=0) as server:
         yield server.port
+
+
+@contextlib.contextmanager
+def stdlib_server(in_subprocess: bool) -> Iterator[int]:
+    """The minimal ``http.server`` that writes one prebuilt response (always in its own process)."""
+    with child_server([sys.executable, "-c", _STDLIB_CHILD, PREBUILT_BODY]) as port:
+        yield port
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ BENCHMARKS = [
     "bench_suite",
     "bench_import",
     "bench_server",
+    "bench_router",
     "bench_faults",
     "bench_device",
     "bench_mqtt",

@@ -17,10 +17,10 @@ from mock_iotprov.provisioning.claims import ClaimTables
 from mock_iotprov.provisioning.templates import TemplateTables
 from mock_iotprov.registry.attachments import AttachmentTables
 from mock_iotprov.registry.certificates import CertificateTables
-from mock_iotprov.registry.groups import GroupTables
 from mock_iotprov.registry.issued_keys import issued_private_key
+from mock_iotprov.registry.memberships import MembershipTables
 from mock_iotprov.registry.policies import PolicyTables
-from mock_iotprov.registry.things import ThingTables
+from mock_iotprov.registry.thing_records import ThingTables
 from mock_iotprov.state import Store
 
 THINGS = "things"
@@ -81,7 +81,7 @@ def _principal_cells(principals: Iterable[str]) -> Cell:
 
 def _things(store: Store) -> tuple[Columns, Rows]:
     things = store.component(ThingTables).things
-    groups = store.component(GroupTables).thing_groups
+    groups = store.component(MembershipTables).thing_groups
     links = store.component(AttachmentTables)
     rows: Rows = []
     for name in sorted(things):
@@ -122,7 +122,7 @@ def _policies(store: Store) -> tuple[Columns, Rows]:
     rows: Rows = []
     for name in sorted(policies):
         policy = policies[name]
-        targets = links.policy_targets.get(name, {})
+        targets = links.target_order(name)
         rows.append(
             (
                 Cell(name, (POLICIES, name)),
@@ -198,13 +198,14 @@ def _thing_detail(store: Store, name: str, _: bool) -> Detail | None:
     if thing is None:
         return None
     principals = store.component(AttachmentTables).thing_principals.get(name, {})
+    memberships = store.component(MembershipTables)
     fields: list[tuple[str, Cell]] = [
         ("name", Cell(thing.name)),
         ("arn", Cell(thing.arn)),
         ("thing id", Cell(thing.thing_id)),
         ("type", Cell(thing.thing_type_name or "")),
-        ("billing group", Cell(thing.billing_group_name or "")),
-        ("groups", Cell(", ".join(sorted(store.component(GroupTables).thing_groups.get(name, {}))))),
+        ("billing group", Cell(memberships.thing_billing_group.get(name, ""))),
+        ("groups", Cell(", ".join(sorted(memberships.thing_groups.get(name, {}))))),
         ("version", Cell(str(thing.version))),
     ]
     fields += [(f"attribute {key}", Cell(value)) for key, value in sorted(thing.attributes.items())]
@@ -268,7 +269,7 @@ def _policy_detail(store: Store, name: str, _: bool) -> Detail | None:
         ("arn", Cell(policy.arn)),
         ("default version", Cell(str(policy.default_version_id))),
     ]
-    for target in store.component(AttachmentTables).policy_targets.get(name, {}):
+    for target in store.component(AttachmentTables).target_order(name):
         certificate_id = _certificate_id(target)
         fields.append(("target", Cell(target, (CERTIFICATES, certificate_id) if certificate_id else None)))
     for version_id in sorted(policy.versions):

@@ -41,6 +41,7 @@ from mock_iotprov.registry.certificate_checks import subject_key
 from mock_iotprov.registry.certificate_order import CreationOrder
 from mock_iotprov.registry.certificates import CertificateTables
 from mock_iotprov.registry.groups import MAX_GROUPS_PER_THING, GroupTables
+from mock_iotprov.registry.memberships import MembershipTables
 from mock_iotprov.registry.policies import MAX_VERSIONS, PolicyTables
 from mock_iotprov.registry.policy_attachments import (
     CERTIFICATE,
@@ -51,8 +52,8 @@ from mock_iotprov.registry.policy_attachments import (
 )
 from mock_iotprov.registry.role_aliases import RoleAliasTables
 from mock_iotprov.registry.tags import MAX_TAGS, TagTables
+from mock_iotprov.registry.thing_records import ThingTables
 from mock_iotprov.registry.thing_types import ThingTypeTables
-from mock_iotprov.registry.things import ThingTables
 from mock_iotprov.state import Store, partition_of
 
 
@@ -62,6 +63,13 @@ def registry_problems(store: Store) -> list[str]:
         checker = _Checker(store)
         checker.check_all()
         return checker.problems
+
+
+def _is_thing_group(target: str) -> bool:
+    try:
+        return target_kind(target) == THING_GROUP
+    except Exception:  # noqa: BLE001 - a malformed target is not a thing group
+        return False
 
 
 def _ids_in_order(order: CreationOrder) -> list[str]:
@@ -83,6 +91,7 @@ class _Checker:
         self.policies = store.component(PolicyTables)
         self.templates = store.component(TemplateTables)
         self.links = store.component(AttachmentTables)
+        self.memberships = store.component(MembershipTables)
         self.tags = store.component(TagTables)
 
     def arn(self, resource: str) -> str:
@@ -118,7 +127,10 @@ class _Checker:
         tables = self.things
         self.same_keys("things by name", tables.names, tables.things)
         by_type: dict[str, set[str]] = {}
+        by_attribute: dict[tuple[str, str], set[str]] = {}
         for name, thing in tables.things.items():
+            for attribute, value in thing.attributes.items():
+                by_attribute.setdefault((attribute, value), set()).add(name)
             if thing.name != name:
                 self.problem(f"thing {name} is stored under another name ({thing.name})")
             if thing.arn != self.arn(f"thing/{name}"):
@@ -127,18 +139,33 @@ class _Checker:
                 by_type.setdefault(thing.thing_type_name, set()).add(name)
                 if thing.thing_type_name not in self.types.types:
                     self.problem(f"thing {name} has the missing thing type {thing.thing_type_name}")
-            group = thing.billing_group_name
+            group = self.memberships.thing_billing_group.get(name)
             if group is not None:
                 if group not in self.billing.groups:
                     self.problem(f"thing {name} is in the missing billing group {group}")
-                elif name not in set(self.billing.members.get(group, ())):
+                elif name not in set(self.memberships.billing_members.get(group, ())):
                     self.problem(f"thing {name} is in billing group {group}, whose members omit it")
-        for type_name, members in tables.by_type.items():
+        by_type_index = self.memberships.type_members
+        for type_name, members in by_type_index.items():
             if not len(members):
                 self.problem(f"the by-type index keeps an empty entry for {type_name}")
-        self.same_keys("thing types in the by-type index", tables.by_type, by_type)
+        self.same_keys("thing types in the by-type index", by_type_index, by_type)
         for type_name, names in by_type.items():
-            self.same_keys(f"things of type {type_name}", tables.by_type.get(type_name, ()), names)
+            self.same_keys(f"things of type {type_name}", by_type_index.get(type_name, ()), names)
+        self.check_attribute_index(by_attribute)
+
+    def check_attribute_index(self, by_attribute: dict[tuple[str, str], set[str]]) -> None:
+        indexed: dict[tuple[str, str], set[str]] = {}
+        for attribute, index in self.things.by_attribute.items():
+            for value, name in index.pairs:
+                indexed.setdefault((attribute, value), set()).add(name)
+        if indexed != by_attribute:
+            self.problem("the attribute index differs from the things' attributes")
+        for attribute, index in self.things.by_attribute.items():
+            having = {
+                name for (found, _), names in by_attribute.items() if found == attribute for name in names
+            }
+            self.same_keys(f"things having attribute {attribute}", index.things, having)
 
     def check_thing_types(self) -> None:
         self.same_keys("thing types by name", self.types.names, self.types.types)
@@ -167,7 +194,7 @@ class _Checker:
         for parent, names in children.items():
             self.same_keys(f"children of thing group {parent}", tables.children.get(parent, ()), names)
         memberships: dict[str, set[str]] = {}
-        for group_name, members in tables.members.items():
+        for group_name, members in self.memberships.group_members.items():
             if group_name not in tables.groups:
                 self.problem(f"the missing thing group {group_name} has members")
             if not len(members):
@@ -176,8 +203,9 @@ class _Checker:
                 memberships.setdefault(thing_name, set()).add(group_name)
                 if thing_name not in self.things.things:
                     self.problem(f"thing group {group_name} has the missing thing {thing_name} as a member")
-        self.same_keys("things in the thing-groups index", tables.thing_groups, memberships)
-        for thing_name, joined in tables.thing_groups.items():
+        thing_groups = self.memberships.thing_groups
+        self.same_keys("things in the thing-groups index", thing_groups, memberships)
+        for thing_name, joined in thing_groups.items():
             self.same_keys(f"thing groups of thing {thing_name}", joined, memberships.get(thing_name, ()))
             if len(joined) > MAX_GROUPS_PER_THING:
                 self.problem(f"thing {thing_name} is in {len(joined)} thing groups")
@@ -198,7 +226,11 @@ class _Checker:
         for name, group in tables.groups.items():
             if group.name != name or group.arn != self.arn(f"billinggroup/{name}"):
                 self.problem(f"billing group {name} has the name {group.name} and ARN {group.arn}")
-        for group_name, members in tables.members.items():
+        billing_of = self.memberships.thing_billing_group
+        for thing_name, group_name in billing_of.items():
+            if thing_name not in self.things.things:
+                self.problem(f"the missing thing {thing_name} is in billing group {group_name}")
+        for group_name, members in self.memberships.billing_members.items():
             if group_name not in tables.groups:
                 self.problem(f"the missing billing group {group_name} has members")
             if not len(members):
@@ -207,10 +239,10 @@ class _Checker:
                 thing = self.things.things.get(thing_name)
                 if thing is None:
                     self.problem(f"billing group {group_name} has the missing thing {thing_name} as a member")
-                elif thing.billing_group_name != group_name:
+                elif billing_of.get(thing_name) != group_name:
                     self.problem(
                         f"billing group {group_name} lists thing {thing_name}, "
-                        f"which is in billing group {thing.billing_group_name}"
+                        f"which is in billing group {billing_of.get(thing_name)}"
                     )
 
     # certificates and CA certificates
@@ -263,9 +295,10 @@ class _Checker:
             self.problem("the by-subject index of CA certificates names other subjects than the table")
         for subject, ids in by_subject.items():
             self.same_keys("CA certificates of one subject", tables.by_subject.get(subject, []), ids)
-        self.same_keys("templates in the by-template index", tables.by_template, by_template)
+        template_cas = self.memberships.template_cas
+        self.same_keys("templates in the by-template index", template_cas, by_template)
         for template, ids in by_template.items():
-            order = tables.by_template.get(template, CreationOrder())
+            order = template_cas.get(template, CreationOrder())
             self.same_keys(f"CA certificates naming template {template}", _ids_in_order(order), ids)
 
     # policies and templates
@@ -362,6 +395,12 @@ class _Checker:
         for policy_name, targets in links.policy_targets.items():
             if not targets:
                 self.problem(f"policy {policy_name} keeps an empty target entry")
+            principals = [target for target in targets if not _is_thing_group(target)]
+            if list(links.policy_principals.get(policy_name, ())) != principals:
+                self.problem(f"the principals index of policy {policy_name} differs from its targets")
+        for policy_name in links.policy_principals:
+            if policy_name not in links.policy_targets:
+                self.problem(f"policy {policy_name} has principals but no targets")
             if policy_name not in self.policies.policies:
                 self.problem(f"the missing policy {policy_name} is attached to targets")
         for target, policy_names in links.target_policies.items():

@@ -19,7 +19,7 @@ import pytest
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
 
-from mock_iotprov.doors import botocore_door
+from mock_iotprov.doors import botocore_door, fast_path
 from mock_iotprov.protocol import botocore_result
 from mock_iotprov.protocol.serialize import serialize_output
 
@@ -144,3 +144,4 @@ def _cross_checked(operation: Any, result: Any, status: int, headers: dict[str, 
 def parser_cross_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """Check the door's directly built results against botocore's own parser."""
     monkeypatch.setattr(botocore_door, "parsed_success", _cross_checked)
+    monkeypatch.setattr(fast_path, "parsed_success", _cross_checked)

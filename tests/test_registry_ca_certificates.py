@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mock_iotprov import MockIotProvisioning
-from mock_iotprov.registry.ca_certificates import templates_in_use
+from mock_iotprov.registry.memberships import template_in_use
 from mock_iotprov.state import RequestContext
 from tests.helpers import ROLE_ARN, SIMPLE_TEMPLATE, error_of, iot_client
 
@@ -371,7 +371,7 @@ def test_update_ca_certificate(iot_provisioning: MockIotProvisioning) -> None:
     assert after["generationId"] != before["generationId"]
     assert listed_ids(client, templateName="jitp") == [ca_id]
     store = iot_provisioning.backend.store(iot_provisioning.account_id, "us-east-1")
-    assert templates_in_use(RequestContext(store, iot_provisioning.options)) == {"jitp"}
+    assert template_in_use(RequestContext(store, iot_provisioning.options), "jitp")
 
     client.update_ca_certificate(certificateId=ca_id, removeAutoRegistration=True)
     assert "registrationConfig" not in client.describe_ca_certificate(certificateId=ca_id)

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from mock_iotprov import MockIotProvisioning
-from mock_iotprov.registry import things
+from mock_iotprov.registry import memberships, thing_records
 from mock_iotprov.registry.attachments import attachments, certificate_arn
 from mock_iotprov.state import RequestContext
 from tests.helpers import failure
@@ -365,28 +365,28 @@ def test_delete_thing_drops_its_memberships(iot: Any) -> None:
 def test_record_functions_for_other_modules(iot: Any, iot_provisioning: MockIotProvisioning) -> None:
     iot.create_thing_type(thingTypeName="Lamp")
     ctx = context_of(iot_provisioning)
-    thing = things.create_thing_record(ctx, "made", {"a": "1"}, None)
-    assert things.thing_exists(ctx, "made")
-    assert not things.thing_exists(ctx, "other")
-    assert things.find_thing(ctx, "made") is thing
-    assert things.thing_arn(ctx, "made") == thing.arn == f"arn:aws:iot:{REGION}:{ACCOUNT}:thing/made"
-    things.set_thing_attributes(ctx, thing, {"b": "2"})
-    things.set_thing_type(ctx, thing, "Lamp")
+    thing = thing_records.create_thing_record(ctx, "made", {"a": "1"}, None)
+    assert thing_records.thing_exists(ctx, "made")
+    assert not thing_records.thing_exists(ctx, "other")
+    assert thing_records.find_thing(ctx, "made") is thing
+    assert thing_records.thing_arn(ctx, "made") == thing.arn == f"arn:aws:iot:{REGION}:{ACCOUNT}:thing/made"
+    thing_records.set_thing_attributes(ctx, thing, {"b": "2"})
+    thing_records.set_thing_type(ctx, thing, "Lamp")
     described = iot.describe_thing(thingName="made")
     assert described["attributes"] == {"b": "2"}
     assert described["thingTypeName"] == "Lamp"
     assert described["version"] == 3
     assert described["thingId"] == thing.thing_id
-    assert things.thing_count_of_type(ctx, "Lamp") == 1
-    things.set_thing_type(ctx, thing, None)
-    assert things.thing_count_of_type(ctx, "Lamp") == 0
+    assert memberships.thing_count_of_type(ctx, "Lamp") == 1
+    thing_records.set_thing_type(ctx, thing, None)
+    assert memberships.thing_count_of_type(ctx, "Lamp") == 0
 
 
 def test_find_thing_raises_not_found(iot_provisioning: MockIotProvisioning) -> None:
     from mock_iotprov.protocol.errors import ServiceError
 
     with pytest.raises(ServiceError) as caught:
-        things.find_thing(context_of(iot_provisioning), "ghost")
+        thing_records.find_thing(context_of(iot_provisioning), "ghost")
     assert caught.value.code == "ResourceNotFoundException"
 
 

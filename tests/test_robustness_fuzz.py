@@ -46,9 +46,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from sortedcontainers import SortedList
 
 from mock_iotprov import MockIotProvisioning, mock_iot_provisioning
 from mock_iotprov.invariants import registry_problems
+from mock_iotprov.pagination import InsertionOrder, SortedKeys
 from mock_iotprov.protocol.model import operation_model
 from mock_iotprov.service import OPERATIONS
 from tests.helpers import (
@@ -658,7 +660,9 @@ def plain(value: Any) -> Any:
         return [plain(item) for item in value]
     if isinstance(value, (set, frozenset)):
         return ("set", sorted(repr(plain(item)) for item in value))
-    if hasattr(value, "__dict__"):  # SortedKeys, CreationOrder
+    if isinstance(value, (SortedKeys, InsertionOrder, SortedList)):  # ordered indexes: their keys, in order
+        return (type(value).__qualname__, [plain(item) for item in value])
+    if hasattr(value, "__dict__"):  # CreationOrder
         return (type(value).__qualname__, plain(vars(value)))
     raise TypeError(f"no snapshot for {type(value).__qualname__}")
 

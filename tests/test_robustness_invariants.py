@@ -41,9 +41,10 @@ from mock_iotprov.registry.attachments import AttachmentTables
 from mock_iotprov.registry.ca_certificates import CACertificateTables
 from mock_iotprov.registry.certificates import CertificateTables
 from mock_iotprov.registry.groups import GroupTables
+from mock_iotprov.registry.memberships import MembershipTables
 from mock_iotprov.registry.policies import PolicyTables
 from mock_iotprov.registry.tags import TagTables
-from mock_iotprov.registry.things import ThingTables
+from mock_iotprov.registry.thing_records import ThingTables
 from mock_iotprov.state import Store
 from tests.helpers import (
     ROLE_ARN,
@@ -470,17 +471,17 @@ def _stale_name_index(store: Store) -> None:
 
 
 def _stale_type_index(store: Store) -> None:
-    store.component(ThingTables).by_type["type-a"].discard("thing-a")
+    store.component(MembershipTables).type_members["type-a"].discard("thing-a")
 
 
 def _group_member_of_missing_thing(store: Store) -> None:
-    groups = store.component(GroupTables)
-    groups.members["group-root"] = SortedKeys(["thing-ghost"])
-    groups.thing_groups["thing-ghost"] = {"group-root": None}
+    tables = store.component(MembershipTables)
+    tables.group_members["group-root"] = SortedKeys(["thing-ghost"])
+    tables.thing_groups["thing-ghost"] = {"group-root": None}
 
 
 def _billing_member_elsewhere(store: Store) -> None:
-    store.component(ThingTables).things["thing-a"].billing_group_name = None
+    del store.component(MembershipTables).thing_billing_group["thing-a"]
 
 
 def _missing_ca_in_creation_order(store: Store) -> None:

@@ -36,7 +36,7 @@ from mock_iotprov.mqtt.hooks import CONNECT, SUBSCRIBE, Admission, ClientHello
 from mock_iotprov.policy import Decision, Policy, evaluate, parse_policy
 from mock_iotprov.policy.context import ThingFacts, connection_variables
 from mock_iotprov.provisioning.claims import find_claim
-from mock_iotprov.registry import certificates, groups, policies, things
+from mock_iotprov.registry import certificates, groups, policies, thing_records
 from mock_iotprov.registry.attachments import EXCLUSIVE_THING, attachments
 from mock_iotprov.registry.ca_certificates import registered_ca_certificate
 from mock_iotprov.registry.certificates import Certificate
@@ -66,14 +66,16 @@ class ConnectionFacts:
     policies: tuple[Policy, ...]
 
 
-def connection_thing(ctx: RequestContext, certificate: Certificate, client_id: str) -> things.Thing | None:
+def connection_thing(
+    ctx: RequestContext, certificate: Certificate, client_id: str
+) -> thing_records.Thing | None:
     """The thing a connection with ``certificate`` and ``client_id`` acts as (see the module docstring)."""
     linked = attachments(ctx).things_of_principal(certificate.arn)
     exclusive = [name for name, kind in linked.items() if kind == EXCLUSIVE_THING]
     name = exclusive[0] if exclusive else (client_id if client_id in linked else None)
-    if name is None or not things.thing_exists(ctx, name):
+    if name is None or not thing_records.thing_exists(ctx, name):
         return None
-    return things.find_thing(ctx, name)
+    return thing_records.find_thing(ctx, name)
 
 
 def _groups_with_ancestors(ctx: RequestContext, thing_name: str) -> list[str]:

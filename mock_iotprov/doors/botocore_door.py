@@ -44,6 +44,7 @@ from botocore.parsers import create_parser
 from mock_iotprov import active
 from mock_iotprov.dispatch import execute
 from mock_iotprov.doors import transport_guard, wire_door
+from mock_iotprov.doors.fast_path import answer_directly
 from mock_iotprov.protocol.botocore_result import parsed_success
 from mock_iotprov.protocol.endpoint import is_loopback_host, region_from_host, url_host
 from mock_iotprov.protocol.errors import ServiceError, not_implemented
@@ -87,6 +88,20 @@ def _sync_call_hook(original: Any) -> Any:
     return call
 
 
+def _sync_api_call_hook(original: Any) -> Any:
+    """``_make_api_call``: hook the client, then let the fast path answer when it can (``fast_path``)."""
+
+    def call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+        if active.any_active():
+            hook_client(self)
+            answered = _answer_directly(self, operation_name, api_params)
+            if answered is not None:
+                return answered
+        return original(self, operation_name, api_params)
+
+    return call
+
+
 def _async_call_hook(original: Any) -> Any:
     async def call(self: BaseClient, *args: Any, **kwargs: Any) -> Any:
         if active.any_active():
@@ -108,7 +123,7 @@ def install() -> None:
     """Hook every ``iot`` client, present and future (once per process; inert while no mock is active)."""
     with _install_lock:
         _wrap(BaseClient, "__init__", _init_hook)
-        _wrap(BaseClient, "_make_api_call", _sync_call_hook)
+        _wrap(BaseClient, "_make_api_call", _sync_api_call_hook)
         _wrap(BaseClient, "_emit_api_params", _sync_call_hook)
         transport_guard.install()
         aio_client = sys.modules.get("aiobotocore.client")
@@ -158,6 +173,30 @@ def hook_client(client: BaseClient) -> None:
     transport_guard.tag_http_session(getattr(endpoint, "http_session", None), loader)
     wire_door.register(client, loader_ref, response_class)
     setattr(events, _HOOKED, True)
+
+
+def _answer_directly(client: BaseClient, operation_name: str, api_params: Any) -> Any:
+    """The fast path's answer for a synchronous ``iot`` client (``doors.fast_path``), or None for
+    botocore's normal path (aiobotocore clients always take it)."""
+    meta = getattr(client, "meta", None)
+    if meta is None or meta.service_model.service_name != "iot":
+        return None
+    aio_client = sys.modules.get("aiobotocore.client")
+    if aio_client is not None and isinstance(client, aio_client.AioBaseClient):
+        return None
+    mock = active.mock_for_loader(client._loader)  # type: ignore[attr-defined]
+    if mock is None or wire_door.wanted(mock):  # faults or throttling: answered at before-send
+        return None
+    url = meta.endpoint_url or ""
+    loopback, host_region = _endpoint_of(url)
+    if loopback:
+        return None
+    region = host_region or meta.region_name or DEFAULT_REGION
+
+    def error_response(model: OperationModel, error: ServiceError) -> Any:
+        return _to_botocore(model, url, serialize_error(error))[1]
+
+    return answer_directly(client, operation_name, api_params, mock, region, error_response)
 
 
 def _moto_active() -> bool:

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _installed: dict[int, responses.RequestsMock] = {}
+# (the send it hands other requests to, the mock): built once, as registering the callbacks costs more
+# than starting the patch
+_prepared: list[tuple[Any, responses.RequestsMock]] = []
 
 
 def _callback(request: Any) -> tuple[int, dict[str, str], bytes]:
@@ -92,19 +95,30 @@ def attach(mock: Any) -> None:
     if _installed:
         _installed[id(mock)] = next(iter(_installed.values()))
         return
-    import requests  # imported here: a mock that never meets ``requests`` should not pay for it
-    import responses
+    import requests
 
-    requests_mock = responses.RequestsMock(
-        assert_all_requests_are_fired=False,
-        real_adapter_send=requests.adapters.HTTPAdapter.send,  # type: ignore[arg-type]
-    )
+    # unmatched requests go to whatever ``requests`` does now (a user's own responses mock, say): the
+    # prepared mock is reused only while that is what it was prepared with
+    current_send = requests.adapters.HTTPAdapter.send
+    if _prepared and _prepared[0][0] is current_send:
+        requests_mock = _prepared[0][1]
+    else:
+        requests_mock = _prepare(current_send)
+    requests_mock.start()
+    _installed[id(mock)] = requests_mock
+
+
+def _prepare(real_send: Any) -> responses.RequestsMock:
+    """A ``responses`` mock with the IoT callbacks registered (not started), kept for the next mocks."""
+    import responses  # imported here: a mock that never meets ``requests`` should not pay for it
+
+    requests_mock = responses.RequestsMock(assert_all_requests_are_fired=False, real_adapter_send=real_send)
     response_class = _iot_host_response_class()
     for method in _METHODS:
         requests_mock.add(response_class(method, _ANY_URL, callback=_callback))
     requests_mock.add_passthru(re.compile(r".*"))
-    requests_mock.start()
-    _installed[id(mock)] = requests_mock
+    _prepared[:] = [(real_send, requests_mock)]
+    return requests_mock
 
 
 def detach(mock: Any) -> None:
@@ -112,4 +126,4 @@ def detach(mock: Any) -> None:
     requests_mock = _installed.pop(id(mock), None)
     if requests_mock is not None and not _installed:
         requests_mock.stop(allow_assert=False)
-        requests_mock.reset()
+        requests_mock.calls.reset()  # keep the callbacks for the next mock, not the calls it saw

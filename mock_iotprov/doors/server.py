@@ -235,7 +235,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:  # absolute-form request target (http://host/path?query)
             split = urlsplit(self.path)
             path, query_text = split.path or "/", split.query
-        query = parse_qs(query_text, keep_blank_values=True)
+        query = parse_qs(query_text, keep_blank_values=True) if query_text else {}
         if path.startswith(ADMIN_PREFIX):
             return self._admin(path[len(ADMIN_PREFIX) :], query, body)
         request = WireRequest(self.command, path, query, dict(self.headers.items()), body)
@@ -388,26 +388,40 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # -- writing the response -----------------------------------------------------------------------------
 
     def _send(self, response: WireResponse) -> None:
+        """Write the status line, headers and body in one write (``http.server``'s per-header calls
+        cost more than the rest of a small request)."""
         self._response_started = True
-        self.log_request(response.status)
-        self.send_response_only(response.status)
-        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers.setdefault("date", self.date_time_string())
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        status = response.status
+        self.log_request(status)
+        body = response.body if self.command != "HEAD" else b""
+        if self.request_version == "HTTP/0.9":  # no status line, no headers
+            self.wfile.write(body)
+            self.wfile.flush()
+            return
+        reason = self.responses.get(status, ("",))[0]
+        lines = [f"{self.protocol_version} {status} {reason}\r\n"]
+        has_date = False
+        for name, value in response.headers.items():
+            lowered = name.lower()
+            if lowered in _HOP_BY_HOP:
+                continue
+            has_date = has_date or lowered == "date"
+            lines.append(f"{lowered}: {value}\r\n")
+        if not has_date:
+            lines.append(f"date: {self.date_time_string()}\r\n")
+        lines.append(f"Content-Length: {len(response.body)}\r\n")
         if self.close_connection:
-            self.send_header("Connection", "close")
+            lines.append("Connection: close\r\n")
         elif self.request_version == "HTTP/1.0":  # it asked for keep-alive, which 1.0 does not assume
-            self.send_header("Connection", "keep-alive")
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
+            lines.append("Connection: keep-alive\r\n")
+        lines.append("\r\n")
+        self.wfile.write("".join(lines).encode("latin-1", "strict") + body)
         self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
         """Request lines and HTTP-level errors go to the ``mock_iotprov.server`` logger (INFO)."""
-        log.info("%s %s", self.address_string(), format % args)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s", self.address_string(), format % args)
 
 
 class IotProvisioningServer:

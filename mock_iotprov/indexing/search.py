@@ -39,8 +39,9 @@ from mock_iotprov.indexing.configuration import (
     require_index,
 )
 from mock_iotprov.indexing.query import InvalidQueryError, Predicate, parse_query
+from mock_iotprov.pagination import filtered_key_page
 from mock_iotprov.protocol.errors import ServiceError, invalid_request
-from mock_iotprov.registry import groups, things
+from mock_iotprov.registry import groups, thing_records
 from mock_iotprov.state import RequestContext, Store
 
 MAX_RESULTS = 100
@@ -71,7 +72,9 @@ def connected_client_ids(ctx: RequestContext) -> Collection[str]:
 class _ThingDocument:
     """The index view of one thing, computed field by field on demand."""
 
-    def __init__(self, ctx: RequestContext, thing: things.Thing, connected: Collection[str] | None) -> None:
+    def __init__(
+        self, ctx: RequestContext, thing: thing_records.Thing, connected: Collection[str] | None
+    ) -> None:
         self.ctx = ctx
         self.thing = thing
         self.connected = connected
@@ -161,7 +164,7 @@ class _GroupDocument:
 
 
 def _search_things(ctx: RequestContext, predicate: Predicate, token: str | None, size: int) -> dict[str, Any]:
-    tables = ctx.store.component(things.ThingTables)
+    tables = ctx.store.component(thing_records.ThingTables)
     connected = connected_client_ids(ctx) if connectivity_indexed(ctx) else None
     found: dict[str, _ThingDocument] = {}
 
@@ -172,7 +175,7 @@ def _search_things(ctx: RequestContext, predicate: Predicate, token: str | None,
             return True
         return False
 
-    names, next_token = things.filtered_key_page(tables.names, token, size, keep)
+    names, next_token = filtered_key_page(tables.names, token, size, keep)
     return {"things": [found[name].answer() for name in names], "thingGroups": [], "nextToken": next_token}
 
 
@@ -187,7 +190,7 @@ def _search_groups(ctx: RequestContext, predicate: Predicate, token: str | None,
             return True
         return False
 
-    names, next_token = things.filtered_key_page(tables.names, token, size, keep)
+    names, next_token = filtered_key_page(tables.names, token, size, keep)
     return {"things": [], "thingGroups": [found[name].answer() for name in names], "nextToken": next_token}
 
 

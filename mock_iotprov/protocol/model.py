@@ -3,6 +3,10 @@
 Routing follows the model: each operation's ``http.method`` and ``http.requestUri`` template. Labels match one
 percent-encoded path segment (``{thingName}``) or, when greedy (``{arn+}``), the rest of the path. Where two
 templates match the same path, the one with more literal text wins, as a literal segment is more specific.
+
+The router is indexed by path: by method, first path segment and number of segments, so a lookup tries
+the few templates that can match instead of every route of the method (the order among them is the
+same, so every path routes as a scan over all routes would).
 """
 
 from __future__ import annotations
@@ -71,6 +75,11 @@ class Route:
     pattern: re.Pattern[str]
     static_query: tuple[tuple[str, str], ...]
     literal_length: int
+    # the template's first path segment when it is literal (None when it holds a label), its number of
+    # segments, and whether a greedy label lets it match more segments than that
+    first_segment: str | None = None
+    segments: int = 0
+    greedy: bool = False
 
 
 def _compile(operation_name: str, method: str, request_uri: str) -> Route:
@@ -90,7 +99,27 @@ def _compile(operation_name: str, method: str, request_uri: str) -> Route:
         position = label.end()
     regex += re.escape(path[position:])
     literal += len(path) - position
-    return Route(operation_name, method, re.compile(regex + "/?"), static_query, literal)
+    first = path.split("/", 2)[1] if path.count("/") else ""
+    return Route(
+        operation_name,
+        method,
+        re.compile(regex + "/?"),
+        static_query,
+        literal,
+        first_segment=None if "{" in first else first,
+        segments=path.count("/"),
+        greedy=any(label.group(2) for label in _LABEL.finditer(path)),
+    )
+
+
+def _path_shape(raw_path: str) -> tuple[str, int, bool]:
+    """(first segment, number of slashes, whether it ends with a slash) of a request path."""
+    end = raw_path.find("/", 1)
+    first = raw_path[1:end] if end > 0 else raw_path[1:]
+    return first, raw_path.count("/"), raw_path[-1:] == "/"
+
+
+_MAX_INDEXED_SEGMENTS = 32
 
 
 class Router:
@@ -105,19 +134,41 @@ class Router:
         for routes in by_method.values():
             routes.sort(key=lambda r: (-r.literal_length, -len(r.static_query)))
         self._by_method = by_method
+        self._candidates: dict[tuple[str, str, int, bool], tuple[Route, ...]] = {}
+
+    def _candidates_for(self, method: str, raw_path: str) -> tuple[Route, ...]:
+        """The routes of ``method`` that can match a path of this shape, in precedence order.
+
+        A template without a greedy label matches paths with as many slashes as it has, or one more
+        (the optional trailing slash); a greedy one, paths with at least as many."""
+        first, segments, trailing = _path_shape(raw_path)
+        key = (method, first, segments, trailing)
+        found = self._candidates.get(key)
+        if found is None:
+            counts = (segments, segments - 1) if trailing else (segments,)
+            found = tuple(
+                route
+                for route in self._by_method.get(method, ())
+                if (route.first_segment is None or route.first_segment == first)
+                and (route.segments in counts or (route.greedy and segments >= route.segments))
+            )
+            if segments <= _MAX_INDEXED_SEGMENTS and len(self._candidates) < 4096:
+                self._candidates[key] = found
+        return found
 
     def match(
         self, method: str, raw_path: str, query: Mapping[str, list[str]]
     ) -> tuple[str, dict[str, str]] | None:
         """Return ``(operation name, decoded uri labels)``, or None when no operation has this binding."""
-        for route in self._by_method.get(method.upper(), ()):
+        for route in self._candidates_for(method.upper(), raw_path):
             found = route.pattern.fullmatch(raw_path)
             if found is None:
                 continue
-            if any(query.get(k) != [v] and not (v == "" and k in query) for k, v in route.static_query):
+            if route.static_query and any(
+                query.get(k) != [v] and not (v == "" and k in query) for k, v in route.static_query
+            ):
                 continue
-            labels = {k: unquote(v) for k, v in found.groupdict().items()}
-            return route.operation_name, labels
+            return route.operation_name, _decoded(found.groupdict())
         return None
 
 
@@ -138,4 +189,12 @@ def route_labels(operation_name: str, raw_path: str) -> dict[str, str]:
     found = _route_pattern(operation_name).fullmatch(raw_path)
     if found is None:
         return {}
-    return {k: unquote(v) for k, v in found.groupdict().items()}
+    return _decoded(found.groupdict())
+
+
+def _decoded(labels: dict[str, str]) -> dict[str, str]:
+    """Percent-decoded label values (most have nothing to decode)."""
+    for key, value in labels.items():
+        if "%" in value:
+            labels[key] = unquote(value)
+    return labels

@@ -72,8 +72,8 @@ from mock_iotprov.registry import (
     groups,
     policies,
     policy_attachments,
+    thing_records,
     thing_types,
-    things,
 )
 from mock_iotprov.registry.attachments import (
     EXCLUSIVE_THING,
@@ -258,17 +258,17 @@ def _check_thing(ctx: RequestContext, spec: ThingSpec, decisions: _Decisions) ->
     _check_attribute_payload(spec)
     _check_references(ctx, spec)
     decisions.result.thing_name = name
-    decisions.result.resource_arns[spec.logical_id] = things.thing_arn(ctx, name)
+    decisions.result.resource_arns[spec.logical_id] = thing_records.thing_arn(ctx, name)
     wanted_groups = list(dict.fromkeys(spec.thing_groups or ()))
-    if not things.thing_exists(ctx, name):
+    if not thing_records.thing_exists(ctx, name):
         if spec.thing_type_name is not None:
             _check_assignable_type(ctx, spec.thing_type_name)
         attributes = dict(spec.attribute_payload or {})
-        things.check_thing_attributes(attributes, spec.thing_type_name)
+        thing_records.check_thing_attributes(attributes, spec.thing_type_name)
         _check_group_count(wanted_groups)
 
         def create() -> None:
-            things.create_thing_record(ctx, name, attributes, spec.thing_type_name)
+            thing_records.create_thing_record(ctx, name, attributes, spec.thing_type_name)
             for group in wanted_groups:
                 groups.add_thing_to_group(ctx, name, group)
             if spec.billing_group is not None:
@@ -276,11 +276,15 @@ def _check_thing(ctx: RequestContext, spec: ThingSpec, decisions: _Decisions) ->
 
         decisions.then(create)
         return
-    _decide_existing_thing(ctx, spec, things.find_thing(ctx, name), wanted_groups, decisions)
+    _decide_existing_thing(ctx, spec, thing_records.find_thing(ctx, name), wanted_groups, decisions)
 
 
 def _decide_existing_thing(
-    ctx: RequestContext, spec: ThingSpec, thing: things.Thing, wanted_groups: list[str], decisions: _Decisions
+    ctx: RequestContext,
+    spec: ThingSpec,
+    thing: thing_records.Thing,
+    wanted_groups: list[str],
+    decisions: _Decisions,
 ) -> None:
     overrides = spec.overrides
     attributes = thing.attributes
@@ -312,13 +316,13 @@ def _decide_existing_thing(
                 target_groups = candidate_groups
     _check_group_count(target_groups)
     if attributes is not thing.attributes or thing_type != thing.thing_type_name:
-        things.check_thing_attributes(attributes, thing_type)
+        thing_records.check_thing_attributes(attributes, thing_type)
 
     def update() -> None:
         if thing_type != thing.thing_type_name:
-            things.set_thing_type(ctx, thing, thing_type)
+            thing_records.set_thing_type(ctx, thing, thing_type)
         if attributes is not thing.attributes:
-            things.set_thing_attributes(ctx, thing, attributes)
+            thing_records.set_thing_attributes(ctx, thing, attributes)
         for group in current_groups:
             if group not in target_groups:
                 groups.remove_thing_from_group(ctx, thing.name, group)

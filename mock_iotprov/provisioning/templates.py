@@ -36,6 +36,7 @@ from mock_iotprov.protocol.errors import (
     not_found,
 )
 from mock_iotprov.provisioning.engine import TemplateError, check_template
+from mock_iotprov.registry import memberships
 from mock_iotprov.registry import tags as tag_store
 from mock_iotprov.state import RequestContext
 
@@ -253,10 +254,8 @@ def delete_provisioning_template(ctx: RequestContext, *, templateName: str) -> d
     A template still named by a CA certificate's registration config (JITP) cannot be deleted
     (``DeleteConflictException``); AWS documents the error, this is the case that plainly triggers it.
     """
-    from mock_iotprov.registry.ca_certificates import templates_in_use
-
     template = find_template(ctx, templateName)
-    if templateName in templates_in_use(ctx):
+    if memberships.template_in_use(ctx, templateName):
         raise delete_conflict(
             f"The provisioning template {templateName} is used by a CA certificate's registration config."
         )

@@ -23,10 +23,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_iotprov.pagination import SortedKeys
+from mock_iotprov.pagination import SortedKeys, filtered_key_page
 from mock_iotprov.protocol.errors import ServiceError, already_exists, not_found
+from mock_iotprov.registry import memberships
 from mock_iotprov.registry import tags as tag_store
-from mock_iotprov.registry.things import Thing, filtered_key_page, find_thing, name_from_reference
+from mock_iotprov.registry.inputs import name_from_reference
+from mock_iotprov.registry.thing_records import Thing, find_thing
 from mock_iotprov.state import RequestContext
 
 
@@ -44,11 +46,10 @@ class BillingGroup:
 
 @dataclass
 class BillingGroupTables:
-    """The billing groups of one account and region and their things."""
+    """The billing groups of one account and region (their things: ``memberships``)."""
 
     groups: dict[str, BillingGroup] = field(default_factory=dict)
     names: SortedKeys = field(default_factory=SortedKeys)
-    members: dict[str, SortedKeys] = field(default_factory=dict)
 
 
 def _tables(ctx: RequestContext) -> BillingGroupTables:
@@ -75,20 +76,7 @@ def billing_group_exists(ctx: RequestContext, name: str) -> bool:
 
 def set_thing_billing_group(ctx: RequestContext, thing_name: str, group_name: str | None) -> None:
     """Put an existing thing in ``group_name`` (None: in no billing group); the caller checked both exist."""
-    tables = _tables(ctx)
-    thing = find_thing(ctx, thing_name)
-    old = thing.billing_group_name
-    if old == group_name:
-        return
-    if old is not None:
-        members = tables.members.get(old)
-        if members is not None:
-            members.discard(thing_name)
-            if not len(members):
-                del tables.members[old]
-    if group_name is not None:
-        tables.members.setdefault(group_name, SortedKeys()).add(thing_name)
-    thing.billing_group_name = group_name
+    memberships.set_billing_group(ctx, thing_name, group_name)
 
 
 def forget_thing(ctx: RequestContext, thing_name: str) -> None:
@@ -196,8 +184,7 @@ def delete_billing_group(
     if group is None:
         return {}
     _check_version(group, expectedVersion)
-    for thing_name in list(tables.members.get(billingGroupName, ())):
-        set_thing_billing_group(ctx, thing_name, None)
+    memberships.empty_billing_group(ctx, billingGroupName)
     tag_store.forget(ctx, group.arn)
     del tables.groups[billingGroupName]
     tables.names.discard(billingGroupName)
@@ -243,7 +230,7 @@ def remove_thing_from_billing_group(
 ) -> dict[str, Any]:
     """RemoveThingFromBillingGroup."""
     group, thing = _group_and_thing(ctx, billingGroupName, billingGroupArn, thingName, thingArn)
-    if thing.billing_group_name == group.name:
+    if memberships.billing_group_of(ctx, thing.name) == group.name:
         set_thing_billing_group(ctx, thing.name, None)
     return {}
 
@@ -257,6 +244,6 @@ def list_things_in_billing_group(
 ) -> dict[str, Any]:
     """ListThingsInBillingGroup, ordered by thing name."""
     find_billing_group(ctx, billingGroupName)
-    keys = _tables(ctx).members.get(billingGroupName, SortedKeys())
+    keys = memberships.things_in_billing_group(ctx, billingGroupName)
     names, token = filtered_key_page(keys, nextToken, maxResults)
     return {"things": names, "nextToken": token}

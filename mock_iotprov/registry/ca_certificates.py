@@ -47,6 +47,9 @@ from mock_iotprov.protocol.errors import (
     limit_exceeded,
     not_found,
 )
+from mock_iotprov.provisioning.engine import TemplateError, check_template
+from mock_iotprov.provisioning.templates import JITP, find_template
+from mock_iotprov.registry import memberships
 from mock_iotprov.registry import tags as tag_store
 from mock_iotprov.registry.certificate_checks import (
     certificate_state,
@@ -107,14 +110,12 @@ class CACertificateTables:
     ca_certificates: dict[str, CACertificate] = field(default_factory=dict)
     order: CreationOrder = field(default_factory=CreationOrder)
     by_subject: dict[bytes, list[str]] = field(default_factory=dict)
-    by_template: dict[str, CreationOrder] = field(default_factory=dict)
     registration_code: str | None = None
 
     def index(self, ca: CACertificate) -> None:
         self.ca_certificates[ca.certificate_id] = ca
         self.order.add(ca.sort_key)
         self.by_subject.setdefault(subject_key(ca.certificate.subject), []).append(ca.certificate_id)
-        self._index_template(ca)
 
     def unindex(self, ca: CACertificate) -> None:
         del self.ca_certificates[ca.certificate_id]
@@ -125,23 +126,12 @@ class CACertificateTables:
             same_subject.remove(ca.certificate_id)
         if not same_subject:
             self.by_subject.pop(key, None)
-        self._unindex_template(ca)
 
-    def set_registration_config(self, ca: CACertificate, config: dict[str, str] | None) -> None:
-        self._unindex_template(ca)
-        ca.registration_config = config
-        self._index_template(ca)
 
-    def _index_template(self, ca: CACertificate) -> None:
-        if ca.template_name is not None:
-            self.by_template.setdefault(ca.template_name, CreationOrder()).add(ca.sort_key)
-
-    def _unindex_template(self, ca: CACertificate) -> None:
-        name = ca.template_name
-        if name is not None and name in self.by_template:
-            self.by_template[name].discard(ca.sort_key)
-            if not len(self.by_template[name]):
-                del self.by_template[name]
+def _set_registration_config(ctx: RequestContext, ca: CACertificate, config: dict[str, str] | None) -> None:
+    old = ca.template_name
+    ca.registration_config = config
+    memberships.name_template(ctx, ca.sort_key, old, ca.template_name)
 
 
 def _tables(ctx: RequestContext) -> CACertificateTables:
@@ -198,11 +188,6 @@ def registered_issuer_of(
     return None
 
 
-def templates_in_use(ctx: RequestContext) -> set[str]:
-    """Names of the provisioning templates referenced by a CA certificate's registration config."""
-    return set(_tables(ctx).by_template)
-
-
 def registration_code(ctx: RequestContext) -> str:
     """The account's registration code, created on first use."""
     tables = _tables(ctx)
@@ -226,8 +211,6 @@ def _checked_registration_config(ctx: RequestContext, config: dict[str, Any] | N
     if body is not None and name is not None:
         raise invalid_request("registrationConfig cannot have both templateBody and templateName.")
     if body is not None:
-        from mock_iotprov.provisioning.engine import TemplateError, check_template
-
         if "roleArn" not in kept:
             raise invalid_request("registrationConfig with a templateBody requires a roleArn.")
         try:
@@ -235,8 +218,6 @@ def _checked_registration_config(ctx: RequestContext, config: dict[str, Any] | N
         except TemplateError as exc:
             raise invalid_request(f"Invalid registration template: {exc.message}") from None
     if name is not None:
-        from mock_iotprov.provisioning.templates import JITP, find_template
-
         template = find_template(ctx, name)
         if template.template_type != JITP:
             raise invalid_request(f"The provisioning template {name} is not of type {JITP}.")
@@ -311,6 +292,7 @@ def register_ca_certificate(
         sort_key=tables.order.new_key(now, ca_id),
     )
     tables.index(record)
+    memberships.name_template(ctx, record.sort_key, None, record.template_name)
     return {"certificateArn": arn, "certificateId": ca_id}
 
 
@@ -349,7 +331,7 @@ def list_ca_certificates(
 ) -> dict[str, Any]:
     """ListCACertificates; ``templateName`` keeps the CAs whose registration config names that template."""
     tables = _tables(ctx)
-    order = tables.order if templateName is None else tables.by_template.get(templateName, CreationOrder())
+    order = tables.order if templateName is None else memberships.cas_naming_template(ctx, templateName)
     ids, next_marker = order.page(marker, pageSize, bool(ascendingOrder))
     summaries = []
     for ca_id in ids:
@@ -379,7 +361,6 @@ def update_ca_certificate(
     if registrationConfig is not None and removeAutoRegistration:
         raise invalid_request("registrationConfig and removeAutoRegistration cannot be used together.")
     config = _checked_registration_config(ctx, registrationConfig)
-    tables = _tables(ctx)
     changed = False
     if newStatus is not None:
         ca.status = newStatus
@@ -388,10 +369,10 @@ def update_ca_certificate(
         ca.auto_registration_status = newAutoRegistrationStatus
         changed = True
     if config is not None:
-        tables.set_registration_config(ca, config)
+        _set_registration_config(ctx, ca, config)
         changed = True
     if removeAutoRegistration:
-        tables.set_registration_config(ca, None)
+        _set_registration_config(ctx, ca, None)
         changed = True
     if changed:
         ca.touch(ctx.now())
@@ -406,5 +387,6 @@ def delete_ca_certificate(ctx: RequestContext, *, certificateId: str) -> dict[st
             f"The CA certificate {ca.certificate_id} must be deactivated (not ACTIVE) before deletion."
         )
     _tables(ctx).unindex(ca)
+    memberships.name_template(ctx, ca.sort_key, ca.template_name, None)
     tag_store.forget(ctx, ca.arn)
     return {}

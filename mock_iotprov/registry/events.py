@@ -48,8 +48,8 @@ from mock_iotprov.state import RequestContext, Store
 
 if TYPE_CHECKING:
     from mock_iotprov.registry.groups import ThingGroup
+    from mock_iotprov.registry.thing_records import Thing
     from mock_iotprov.registry.thing_types import ThingType
-    from mock_iotprov.registry.things import Thing
 
 EVENT_TYPES = (
     "THING",
@@ -192,17 +192,11 @@ def thing_type_event(ctx: RequestContext, thing_type: ThingType, operation: str)
     _publish(ctx, f"$aws/events/thingType/{thing_type.name}/{operation.lower()}", payload)
 
 
-def thing_group_event(ctx: RequestContext, group: ThingGroup, operation: str) -> None:
+def thing_group_event(
+    ctx: RequestContext, group: ThingGroup, operation: str, parents: list[ThingGroup]
+) -> None:
     """A thing group was ``CREATED``, ``UPDATED`` or ``DELETED`` (creating or deleting a child group also
-    publishes the hierarchy event)."""
-    from mock_iotprov.registry.groups import GroupTables
-
-    tables = ctx.store.component(GroupTables)
-    parents: list[ThingGroup] = []
-    above = group.parent_group_name
-    while above is not None and above in tables.groups:
-        parents.append(tables.groups[above])
-        above = tables.groups[above].parent_group_name
+    publishes the hierarchy event); ``parents``: the groups above it, nearest first."""
     parent = parents[0] if parents else None
     if _enabled(ctx, "THING_GROUP"):
         payload = _header(ctx, "THING_GROUP_EVENT", operation)
@@ -230,17 +224,15 @@ def thing_group_event(ctx: RequestContext, group: ThingGroup, operation: str) ->
         _publish(ctx, f"{topic}/{change.lower()}", payload)
 
 
-def membership_event(ctx: RequestContext, thing_name: str, group_name: str, operation: str) -> None:
-    """A thing was ``ADDED`` to or ``REMOVED`` from a thing group."""
+def membership_event(
+    ctx: RequestContext, thing: Thing | None, group: ThingGroup | None, operation: str
+) -> None:
+    """A thing was ``ADDED`` to or ``REMOVED`` from a thing group (None: one of them is gone; no event)."""
     if not _enabled(ctx, "THING_GROUP_MEMBERSHIP"):
         return
-    from mock_iotprov.registry.groups import GroupTables
-    from mock_iotprov.registry.things import ThingTables
-
-    thing = ctx.store.component(ThingTables).things.get(thing_name)
-    group = ctx.store.component(GroupTables).groups.get(group_name)
     if thing is None or group is None:
         return
+    thing_name, group_name = thing.name, group.name
     ids = _tables(ctx).membership_ids
     if operation == "ADDED":
         membership_id = ids[(thing_name, group_name)] = str(uuid.uuid4())

@@ -34,17 +34,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_iotprov.pagination import SortedKeys
+from mock_iotprov.pagination import SortedKeys, filtered_key_page, merged_key_page
 from mock_iotprov.protocol.errors import ServiceError, already_exists, invalid_request, not_found
-from mock_iotprov.registry import events
+from mock_iotprov.registry import events, memberships
 from mock_iotprov.registry import tags as tag_store
 from mock_iotprov.registry.attachments import attachments
-from mock_iotprov.registry.things import (
-    filtered_key_page,
-    find_thing,
-    name_from_reference,
-    updated_attributes,
-)
+from mock_iotprov.registry.inputs import name_from_reference, updated_attributes
+from mock_iotprov.registry.thing_records import find_thing, thing_tables
 from mock_iotprov.state import RequestContext
 
 MAX_GROUPS_PER_THING = 10
@@ -69,14 +65,12 @@ class ThingGroup:
 
 @dataclass
 class GroupTables:
-    """The thing groups of one account and region, their hierarchy and their members."""
+    """The thing groups of one account and region and their hierarchy (members: ``memberships``)."""
 
     groups: dict[str, ThingGroup] = field(default_factory=dict)
     names: SortedKeys = field(default_factory=SortedKeys)
     roots: SortedKeys = field(default_factory=SortedKeys)
     children: dict[str, SortedKeys] = field(default_factory=dict)
-    members: dict[str, SortedKeys] = field(default_factory=dict)
-    thing_groups: dict[str, dict[str, None]] = field(default_factory=dict)
 
 
 def _tables(ctx: RequestContext) -> GroupTables:
@@ -103,38 +97,30 @@ def thing_group_exists(ctx: RequestContext, name: str) -> bool:
 
 def groups_of_thing(ctx: RequestContext, thing_name: str) -> list[str]:
     """The names of the groups a thing belongs to, in the order it joined them."""
-    return list(_tables(ctx).thing_groups.get(thing_name, {}))
+    return memberships.groups_of_thing(ctx, thing_name)
+
+
+def _membership_event(ctx: RequestContext, thing_name: str, group_name: str, operation: str) -> None:
+    thing = thing_tables(ctx).things.get(thing_name)
+    events.membership_event(ctx, thing, _tables(ctx).groups.get(group_name), operation)
 
 
 def add_thing_to_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     """Make a thing a member of a group (idempotent; the caller checked existence and limits)."""
-    tables = _tables(ctx)
-    joined = tables.thing_groups.setdefault(thing_name, {})
-    if group_name not in joined:
-        events.membership_event(ctx, thing_name, group_name, "ADDED")
-    tables.members.setdefault(group_name, SortedKeys()).add(thing_name)
-    joined[group_name] = None
+    if group_name not in memberships.memberships(ctx).thing_groups.get(thing_name, {}):
+        _membership_event(ctx, thing_name, group_name, "ADDED")
+    memberships.join_group(ctx, thing_name, group_name)
 
 
 def remove_thing_from_group(ctx: RequestContext, thing_name: str, group_name: str) -> None:
     """End a membership (idempotent)."""
-    tables = _tables(ctx)
-    members = tables.members.get(group_name)
-    if members is not None:
-        members.discard(thing_name)
-        if not len(members):
-            del tables.members[group_name]
-    joined = tables.thing_groups.get(thing_name)
-    if joined is not None and group_name in joined:
-        events.membership_event(ctx, thing_name, group_name, "REMOVED")
-    if joined is not None:
-        joined.pop(group_name, None)
-        if not joined:
-            del tables.thing_groups[thing_name]
+    if group_name in memberships.memberships(ctx).thing_groups.get(thing_name, {}):
+        _membership_event(ctx, thing_name, group_name, "REMOVED")
+    memberships.leave_group(ctx, thing_name, group_name)
 
 
 def forget_thing(ctx: RequestContext, thing_name: str) -> None:
-    """Drop every membership of a deleted thing."""
+    """Drop every thing-group membership of a thing."""
     for group_name in groups_of_thing(ctx, thing_name):
         remove_thing_from_group(ctx, thing_name, group_name)
 
@@ -236,7 +222,7 @@ def create_thing_group(
         tables.roots.add(thingGroupName)
     else:
         tables.children.setdefault(parentGroupName, SortedKeys()).add(thingGroupName)
-    events.thing_group_event(ctx, group, "CREATED")
+    events.thing_group_event(ctx, group, "CREATED", _ancestors(ctx, group)[::-1])
     return {"thingGroupName": group.name, "thingGroupArn": group.arn, "thingGroupId": group.group_id}
 
 
@@ -309,7 +295,7 @@ def update_thing_group(
         group.description = thingGroupProperties["thingGroupDescription"]
     group.attributes = dict(attributes)
     group.version += 1
-    events.thing_group_event(ctx, group, "UPDATED")
+    events.thing_group_event(ctx, group, "UPDATED", _ancestors(ctx, group)[::-1])
     return {"version": group.version}
 
 
@@ -324,7 +310,7 @@ def delete_thing_group(
     _check_version(group, expectedVersion)
     if len(tables.children.get(thingGroupName, ())):
         raise invalid_request(f"Cannot delete thing group {thingGroupName} while it still has child groups.")
-    for thing_name in list(tables.members.get(thingGroupName, ())):
+    for thing_name in list(memberships.things_in_group(ctx, thingGroupName)):
         remove_thing_from_group(ctx, thing_name, thingGroupName)
     attachments(ctx).detach_all_policies_from(group.arn)
     tag_store.forget(ctx, group.arn)
@@ -335,9 +321,10 @@ def delete_thing_group(
         siblings.discard(thingGroupName)
         if not len(siblings):
             del tables.children[group.parent_group_name]
+    parents = _ancestors(ctx, group)[::-1]
     del tables.groups[thingGroupName]
     tables.names.discard(thingGroupName)
-    events.thing_group_event(ctx, group, "DELETED")
+    events.thing_group_event(ctx, group, "DELETED", parents)
     return {}
 
 
@@ -394,16 +381,17 @@ def list_things_in_thing_group(
     nextToken: str | None = None,
     maxResults: int | None = None,
 ) -> dict[str, Any]:
-    """ListThingsInThingGroup: ``recursive`` includes the things of every descendant group."""
+    """ListThingsInThingGroup: ``recursive`` includes the things of every descendant group (each thing
+    once, in name order: the sorted member lists of the group and its descendants are merged)."""
     tables = _tables(ctx)
     find_thing_group(ctx, thingGroupName)
-    keys = tables.members.get(thingGroupName, SortedKeys())
+    keys = memberships.things_in_group(ctx, thingGroupName)
     if recursive:
-        names: set[str] = set(keys)
-        for descendant in _descendants(tables, thingGroupName):
-            names.update(tables.members.get(descendant, ()))
-        keys = SortedKeys(names)
-    page, token = filtered_key_page(keys, nextToken, maxResults)
+        descendants = _descendants(tables, thingGroupName)
+        indexes = [keys] + [memberships.things_in_group(ctx, descendant) for descendant in descendants]
+        page, token = merged_key_page(indexes, nextToken, maxResults)
+    else:
+        page, token = filtered_key_page(keys, nextToken, maxResults)
     return {"things": page, "nextToken": token}
 
 

@@ -318,7 +318,7 @@ def list_policies(
 def delete_policy(ctx: RequestContext, *, policyName: str) -> dict[str, Any]:
     """DeletePolicy: refused while the policy is attached or has versions besides the default."""
     policy = find_policy(ctx, policyName)
-    if attachments(ctx).targets_of_policy(policyName):
+    if attachments(ctx).has_targets(policyName):
         raise delete_conflict(
             "The policy cannot be deleted as the policy is attached to one or more principals "
             f"(name={policyName})"

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mock_iotprov.pagination import page_of_list
+from mock_iotprov.pagination import InsertionOrder, page_of_insertion_order, page_of_list
 from mock_iotprov.protocol.errors import invalid_request, limit_exceeded, not_found
 from mock_iotprov.registry.attachments import attachments
 from mock_iotprov.registry.policies import (
@@ -60,11 +60,6 @@ def target_kind(target: str) -> str:
     raise invalid_request(
         f"Invalid target {target}: expected a certificate ARN, a thing group ARN or a Cognito identity id."
     )
-
-
-def _is_thing_group_arn(target: str) -> bool:
-    found = _IOT_ARN.match(target)
-    return found is not None and found.group(1) == THING_GROUP
 
 
 def _target_exists(ctx: RequestContext, target: str, kind: str) -> bool:
@@ -112,6 +107,16 @@ def _marker_page(
 ) -> tuple[list[Any], str | None]:
     ordered = list(reversed(items)) if ascending is False else items
     page, token = page_of_list(ordered, token_from_marker(marker), page_size, default_limit=DEFAULT_PAGE_SIZE)
+    return page, marker_from_token(token)
+
+
+def _ordered_page(
+    keys: InsertionOrder, marker: str | None, page_size: int | None, ascending: bool | None = None
+) -> tuple[list[str], str | None]:
+    """The page :func:`_marker_page` gives for ``list(keys)``, found without copying the list."""
+    page, token = page_of_insertion_order(
+        keys, token_from_marker(marker), page_size, DEFAULT_PAGE_SIZE, ascending is not False
+    )
     return page, marker_from_token(token)
 
 
@@ -172,7 +177,7 @@ def list_targets_for_policy(
 ) -> dict[str, Any]:
     """ListTargetsForPolicy: certificates, thing groups and Cognito identities, in attachment order."""
     find_policy(ctx, policyName)
-    page, next_marker = _marker_page(attachments(ctx).targets_of_policy(policyName), marker, pageSize)
+    page, next_marker = _ordered_page(attachments(ctx).target_order(policyName), marker, pageSize)
     return {"targets": page, "nextMarker": next_marker}
 
 
@@ -215,8 +220,6 @@ def list_policy_principals(
 ) -> dict[str, Any]:
     """ListPolicyPrincipals (deprecated): the certificates and Cognito identities a policy is attached to."""
     find_policy(ctx, policyName)
-    principals = [
-        target for target in attachments(ctx).targets_of_policy(policyName) if not _is_thing_group_arn(target)
-    ]
-    page, next_marker = _marker_page(principals, marker, pageSize, ascendingOrder)
+    principals = attachments(ctx).principal_order(policyName)
+    page, next_marker = _ordered_page(principals, marker, pageSize, ascendingOrder)
     return {"principals": page, "nextMarker": next_marker}

@@ -33,7 +33,7 @@ DEFAULT_PAGE_SIZE = 250
 
 
 def _require_thing(ctx: RequestContext, thing_name: str) -> None:
-    from mock_iotprov.registry.things import find_thing
+    from mock_iotprov.registry.thing_records import find_thing
 
     find_thing(ctx, thing_name)
 

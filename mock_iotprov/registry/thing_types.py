@@ -26,7 +26,7 @@ from typing import Any
 
 from mock_iotprov.pagination import SortedKeys, page_of_keys
 from mock_iotprov.protocol.errors import already_exists, invalid_request, not_found
-from mock_iotprov.registry import events
+from mock_iotprov.registry import events, memberships
 from mock_iotprov.registry import tags as tag_store
 from mock_iotprov.state import RequestContext
 
@@ -222,14 +222,12 @@ def deprecate_thing_type(
 
 def delete_thing_type(ctx: RequestContext, *, thingTypeName: str) -> dict[str, Any]:
     """DeleteThingType: only a deprecated type that no thing has."""
-    from mock_iotprov.registry.things import thing_count_of_type
-
     thing_type = find_thing_type(ctx, thingTypeName)
     if not thing_type.deprecated:
         raise invalid_request(
             f"Thing type {thingTypeName} must be deprecated with DeprecateThingType before it can be deleted."
         )
-    in_use = thing_count_of_type(ctx, thingTypeName)
+    in_use = memberships.thing_count_of_type(ctx, thingTypeName)
     if in_use:
         raise invalid_request(
             f"Thing type {thingTypeName} cannot be deleted: {in_use} thing(s) are still associated with it."

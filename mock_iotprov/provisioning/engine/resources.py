@@ -38,6 +38,7 @@ from .language import (
     describe_value,
     evaluate_device_configuration,
     find_pending,
+    function_name,
     parse_json,
     parse_template,
 )
@@ -99,6 +100,20 @@ class _Resource:
     type: str
     properties: dict[str, Any]
     overrides: dict[str, str]
+    # properties whose value calls no intrinsic function: they evaluate to themselves, so evaluation
+    # reads them as they are (they are never changed: the checked template is shared, see ``_checked``)
+    constants: frozenset[str] = frozenset()
+
+
+def _is_constant(node: Any) -> bool:
+    """Whether a template value calls no intrinsic function anywhere inside it."""
+    if function_name(node) is not None:
+        return False
+    if isinstance(node, dict):
+        return all(_is_constant(child) for child in node.values())
+    if isinstance(node, list):
+        return all(_is_constant(child) for child in node)
+    return True
 
 
 def _override_action(resource: str, key: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -203,7 +218,8 @@ def declared_resources(section: Mapping[str, Any]) -> list[_Resource]:
             _overrides(logical_id, resource_type, settings) if "OverrideSettings" in declaration else {}
         )
         _check_sources(logical_id, resource_type, set(properties))
-        resources.append(_Resource(logical_id, resource_type, properties, overrides))
+        constants = frozenset(name for name, node in properties.items() if _is_constant(node))
+        resources.append(_Resource(logical_id, resource_type, properties, overrides, constants))
     return resources
 
 
@@ -218,8 +234,11 @@ class _Properties:
     def __init__(self, resource: _Resource, evaluator: Evaluator, final: bool) -> None:
         self._id = resource.logical_id
         self._final = final
+        constants = resource.constants
         self._values = {
-            name: evaluator.evaluate(node, f"property {name} of resource {self._id}")
+            name: node
+            if name in constants
+            else evaluator.evaluate(node, f"property {name} of resource {self._id}")
             for name, node in resource.properties.items()
         }
 
