@@ -32,6 +32,19 @@ def iot_client(region: str = "us-east-1", validate: bool = True) -> Any:
     return boto3.client("iot", region_name=region, config=config)
 
 
+def endpoint_client(url: str, region: str = "us-east-1") -> Any:
+    """A boto3 IoT client of a local endpoint (e.g. ``IotProvisioningServer.url``): throw-away credentials,
+    no retries, so every answer is the endpoint's first."""
+    return boto3.client(
+        "iot",
+        region_name=region,
+        endpoint_url=url,
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=Config(retries={"max_attempts": 0}),
+    )
+
+
 def error_of(excinfo: Any) -> tuple[str, int, str]:
     """(code, HTTP status, message) of a ClientError caught by pytest.raises."""
     error = excinfo.value

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from mock_iotprov import MockIotProvisioning
 from mock_iotprov.doors.server import IotProvisioningServer
 from mock_iotprov.indexing.search import set_connectivity_source
-from tests.helpers import failure, iot_client
+from tests.helpers import endpoint_client, failure, iot_client
 
 NOT_ENABLED = "Index AWS_Things does not exist. Please enable index by calling UpdateIndexingConfiguration"
 
@@ -238,14 +236,7 @@ def test_search_thing_groups_pages_with_next_token(iot: Any) -> None:
 
 def test_indexing_over_the_local_endpoint() -> None:
     with IotProvisioningServer(port=0) as server:
-        client = boto3.client(
-            "iot",
-            region_name="us-east-1",
-            endpoint_url=server.url,
-            aws_access_key_id="x",
-            aws_secret_access_key="y",
-            config=Config(retries={"max_attempts": 0}),
-        )
+        client = endpoint_client(server.url)
         code, status, response = failure(client.search_index, queryString="*")
         assert (code, status, response["Error"]["Message"]) == ("ResourceNotFoundException", 404, NOT_ENABLED)
         enable(client)

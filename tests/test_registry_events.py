@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from mock_iotprov import MockIotProvisioning
 from mock_iotprov.doors.server import IotProvisioningServer
 from mock_iotprov.mqtt.hooks import OutboundMessage
 from mock_iotprov.registry.events import EVENT_TYPES, set_event_publisher
-from tests.helpers import SIMPLE_TEMPLATE, failure, iot_client
+from tests.helpers import SIMPLE_TEMPLATE, endpoint_client, failure, iot_client
 
 ACCOUNT = "123456789012"
 ARN = "arn:aws:iot:us-east-1:123456789012:"
@@ -199,14 +197,7 @@ def test_register_thing_publishes_the_thing_it_creates(
 
 def test_event_configuration_over_the_local_endpoint() -> None:
     with IotProvisioningServer(port=0) as server:
-        client = boto3.client(
-            "iot",
-            region_name="us-east-1",
-            endpoint_url=server.url,
-            aws_access_key_id="x",
-            aws_secret_access_key="y",
-            config=Config(retries={"max_attempts": 0}),
-        )
+        client = endpoint_client(server.url)
         client.update_event_configurations(eventConfigurations={"THING": {"Enabled": True}})
         assert client.describe_event_configurations()["eventConfigurations"]["THING"] == {"Enabled": True}
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from mock_iotprov.doors.server import IotProvisioningServer
 from mock_iotprov.registry import role_aliases
-from tests.helpers import failure, iot_client
+from tests.helpers import endpoint_client, failure, iot_client
 
 ROLE = "arn:aws:iam::123456789012:role/CredentialsRole"
 OTHER_ROLE = "arn:aws:iam::123456789012:role/service-role/Other"
@@ -154,14 +152,7 @@ def test_alias_quota_is_limit_exceeded(iot: Any, monkeypatch: pytest.MonkeyPatch
 
 def test_role_aliases_over_the_local_endpoint() -> None:
     with IotProvisioningServer(port=0) as server:
-        client = boto3.client(
-            "iot",
-            region_name="eu-west-1",
-            endpoint_url=server.url,
-            aws_access_key_id="x",
-            aws_secret_access_key="y",
-            config=Config(retries={"max_attempts": 0}),
-        )
+        client = endpoint_client(server.url, "eu-west-1")
         arn = client.create_role_alias(roleAlias="http", roleArn=ROLE)["roleAliasArn"]
         assert arn == "arn:aws:iot:eu-west-1:123456789012:rolealias/http"
         assert client.list_role_aliases()["roleAliases"] == ["http"]

@@ -13,16 +13,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore import xform_name
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 
 from mock_iotprov.doors.server import IotProvisioningServer
 from mock_iotprov.protocol.model import operation_model
 from mock_iotprov.service import OPERATIONS
+from tests.helpers import endpoint_client
 
 GENERIC_ERRORS = {"InvalidRequestException", "ThrottlingException", "UnauthorizedException"}
 
@@ -35,14 +34,7 @@ def server() -> Iterator[IotProvisioningServer]:
 
 @pytest.fixture(scope="module")
 def client(server: IotProvisioningServer) -> Any:
-    return boto3.client(
-        "iot",
-        region_name="us-east-1",
-        endpoint_url=server.url,
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(retries={"max_attempts": 0}),
-    )
+    return endpoint_client(server.url)
 
 
 def _value(shape: Shape, name: str) -> Any:
