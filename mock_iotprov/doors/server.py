@@ -242,20 +242,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
         region = region_from_authorization(self.headers.get("Authorization")) or DEFAULT_REGION
         server = self._server()
         started = time.perf_counter()
+        routed = "(unknown)"
 
         def admit(operation_name: str) -> ServiceError | None:
+            nonlocal routed
+            routed = operation_name  # the router's answer, for the request log
             return front_door_error(
                 server.faults, server.throttle, server.options.account_id, region, operation_name
             )
 
         response = answer(server.backend, server.options, region, request, admit)
-        found = router().match(request.method, request.path, request.query)
         server.request_log.add(
             RequestRecord(
                 at=datetime.datetime.now(datetime.timezone.utc),
                 method=request.method,
                 path=request.path,
-                operation=found[0] if found is not None else "(unknown)",
+                operation=routed,
                 status=response.status,
                 duration_ms=(time.perf_counter() - started) * 1000.0,
             )
