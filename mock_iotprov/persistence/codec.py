@@ -25,7 +25,7 @@ _PROTOCOL = 5
 _ALLOWED_MODULE_PREFIXES = ("mock_iotprov.", "sortedcontainers.")
 _ALLOWED_GLOBALS = {
     ("builtins", name)
-    for name in ("dict", "list", "set", "frozenset", "tuple", "bytearray", "object", "getattr", "slice")
+    for name in ("dict", "list", "set", "frozenset", "tuple", "bytearray")
 } | {
     ("collections", "OrderedDict"),
     ("collections", "defaultdict"),
